@@ -1,0 +1,1 @@
+// The httpd glue (the only unsafe code).
