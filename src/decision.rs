@@ -19,6 +19,9 @@ pub enum Decision {
 pub struct Identity {
     /// The value for `r->user` (`REMOTE_USER`).
     pub user: String,
+    /// Incoming request headers to remove before anything is set (spoofed identity headers),
+    /// each removal logged at warn.
+    pub remove_headers: Vec<String>,
     /// Request headers to set for the backend, in order (each name set exactly once).
     pub headers: Vec<(String, String)>,
     /// Subprocess environment variables to set, in order.

@@ -16,6 +16,10 @@ pub trait RequestView {
     fn form_body(&self) -> Option<&[u8]>;
     /// True when the client connection is TLS.
     fn is_https(&self) -> bool;
+    /// The location's `AuthName`, used as the `realm` of challenges.
+    fn auth_name(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// A request made of plain data, for tests of the core.

@@ -1,0 +1,165 @@
+//! The check_authn hook: which AuthType, then the core's decision applied to the request.
+
+use std::ffi::{c_char, c_int};
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::config::{dir_config, server_state};
+use super::guard::guard;
+use super::log::{self, rlog};
+use super::module::module_ptr;
+use super::pool::pool_box;
+use super::request::HttpdRequest;
+use super::sys;
+use crate::decision::{Decision, LogLevel};
+use crate::request::RequestView;
+
+/// The AuthType values this module serves (compared case-insensitively, as httpd does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthKind {
+    OpenIdConnect,
+    OAuth20,
+    /// Bearer token if present, else the browser flow.
+    Mixed,
+}
+
+impl AuthKind {
+    pub fn parse(auth_type: &str) -> Option<AuthKind> {
+        if auth_type.eq_ignore_ascii_case("openid-connect") {
+            Some(AuthKind::OpenIdConnect)
+        } else if auth_type.eq_ignore_ascii_case("oauth20") {
+            Some(AuthKind::OAuth20)
+        } else if auth_type.eq_ignore_ascii_case("auth-openidc") {
+            Some(AuthKind::Mixed)
+        } else {
+            None
+        }
+    }
+}
+
+/// Claims of the authenticated request, kept in `r->request_config` for `Require claim`.
+pub struct RequestClaims(pub Arc<Map<String, Value>>);
+
+pub unsafe extern "C" fn check_authn(r: *mut sys::request_rec) -> c_int {
+    guard(
+        sys::HTTP_INTERNAL_SERVER_ERROR as c_int,
+        |msg| rlog!(r, log::ERR, "oidc_rs: internal error (request answered 500): {msg}"),
+        || unsafe { authenticate(r) },
+    )
+}
+
+unsafe fn authenticate(r: *mut sys::request_rec) -> c_int {
+    // SAFETY: r is the live request httpd hands the hook.
+    let req = unsafe { HttpdRequest::new(r, true) };
+    let Some(auth_type) = req.configured_auth_type() else { return sys::DECLINED as c_int };
+    let Some(kind) = AuthKind::parse(auth_type) else { return sys::DECLINED as c_int };
+    let auth_type = auth_type.to_string();
+    req.set_auth_type(&auth_type);
+
+    let (Some(state), Some(dir)) = (unsafe { server_state((*r).server) }, unsafe { dir_config(r) }) else {
+        rlog!(r, log::ERR, "oidc_rs: module configuration missing");
+        return sys::HTTP_INTERNAL_SERVER_ERROR as c_int;
+    };
+
+    let use_bearer = match kind {
+        AuthKind::OAuth20 => true,
+        AuthKind::Mixed => crate::oauth::has_bearer_token(&req, dir),
+        AuthKind::OpenIdConnect => false,
+    };
+    if !use_bearer {
+        rlog!(
+            r,
+            log::ERR,
+            "oidc_rs: AuthType {auth_type} (browser login) is not supported yet by mod_auth_openidc_rs; answering 503"
+        );
+        return sys::HTTP_SERVICE_UNAVAILABLE as c_int;
+    }
+
+    let rs = match state.resource_server() {
+        Ok(rs) => rs,
+        Err(e) => {
+            rlog!(r, log::ERR, "oidc_rs: cannot validate bearer tokens: {e}");
+            return sys::HTTP_INTERNAL_SERVER_ERROR as c_int;
+        }
+    };
+    let decision = rs.authenticate(&req, &state.cfg, dir);
+    unsafe { apply(&req, decision) }
+}
+
+/// Applies the core's decision to the request.
+unsafe fn apply(req: &HttpdRequest, decision: Decision) -> c_int {
+    let r = req.raw();
+    match decision {
+        Decision::Decline => sys::DECLINED as c_int,
+        Decision::Allow(identity) => {
+            for name in &identity.remove_headers {
+                rlog!(r, log::WARNING, "oidc_rs: removing spoofed request header {name:?}");
+                req.unset_header_in(name);
+            }
+            for (name, value) in &identity.headers {
+                req.set_header_in(name, value);
+            }
+            for (name, value) in &identity.env {
+                req.set_env(name, value);
+            }
+            req.set_user(&identity.user);
+            // SAFETY: r is live; the claims live as long as the request pool.
+            unsafe {
+                let kept = pool_box((*r).pool, RequestClaims(identity.claims));
+                sys::oidcrs_set_module_config((*r).request_config, module_ptr(), kept.cast());
+            }
+            rlog!(r, log::DEBUG, "oidc_rs: authenticated user {:?}", identity.user);
+            sys::OK as c_int
+        }
+        Decision::Deny(denial) => {
+            let level = log::level_of(denial.log_level);
+            rlog!(r, level, "oidc_rs: {}", denial.log);
+            if let Some(challenge) = &denial.www_authenticate {
+                req.set_err_header_out("WWW-Authenticate", challenge);
+            }
+            denial.status as c_int
+        }
+    }
+}
+
+/// The claims of this request or of the request it was made from (subrequest / internal redirect,
+/// where httpd copied `r->user` without running authentication again).
+///
+/// # Safety
+/// `r` must be a live request_rec.
+pub unsafe fn request_claims<'a>(mut r: *const sys::request_rec) -> Option<&'a RequestClaims> {
+    while !r.is_null() {
+        // SAFETY: request_config is the live per-request vector; our slot holds RequestClaims.
+        let p = unsafe { sys::oidcrs_get_module_config((*r).request_config, module_ptr()) } as *const RequestClaims;
+        if !p.is_null() {
+            return Some(unsafe { &*p });
+        }
+        r = unsafe { if !(*r).main.is_null() { (*r).main } else { (*r).prev } };
+    }
+    None
+}
+
+/// Called by mod_authz_core before it answers 401 to an authenticated user; claims the
+/// failure for our AuthTypes (so httpd logs no "AuthType not handled" error) and adds the
+/// RFC 6750 challenge for bearer locations.
+pub unsafe extern "C" fn note_auth_failure(r: *mut sys::request_rec, auth_type: *const c_char) -> c_int {
+    guard(sys::DECLINED as c_int, |_| {}, || unsafe {
+        if auth_type.is_null() {
+            return sys::DECLINED as c_int;
+        }
+        let Ok(t) = std::ffi::CStr::from_ptr(auth_type).to_str() else { return sys::DECLINED as c_int };
+        match AuthKind::parse(t) {
+            None => sys::DECLINED as c_int,
+            Some(AuthKind::OpenIdConnect) => sys::OK as c_int,
+            Some(_) => {
+                let req = HttpdRequest::new(r, false);
+                if req.err_header_out("WWW-Authenticate").is_none() {
+                    req.set_err_header_out("WWW-Authenticate", crate::oauth::INSUFFICIENT_SCOPE_CHALLENGE);
+                }
+                sys::OK as c_int
+            }
+        }
+    })
+}
+

@@ -1,0 +1,94 @@
+//! Per-server and per-directory config records: Rust values owned by httpd pools.
+//! Merges allocate a new record and never touch `base`/`add` (per-dir merges run at request
+//! time, concurrently, on the shared parse-time records).
+
+use std::ffi::{c_char, c_void};
+use std::sync::{Arc, OnceLock};
+
+use super::guard::guard;
+use super::module::module_ptr;
+use super::pool::pool_box;
+use super::sys;
+use crate::config::{DirConfig, ServerConfig};
+use crate::oauth::ResourceServer;
+
+/// What httpd keeps for each (virtual) server: the immutable config and the per-process
+/// runtime state made lazily from it in the child (HTTP client, JWKS and token caches).
+pub struct ServerState {
+    pub cfg: ServerConfig,
+    pub resource_server: OnceLock<Result<Arc<ResourceServer>, String>>,
+}
+
+impl ServerState {
+    fn new(cfg: ServerConfig) -> Self {
+        ServerState { cfg, resource_server: OnceLock::new() }
+    }
+
+    /// The bearer-token validator of this server, made on first use in this process.
+    pub fn resource_server(&self) -> Result<&Arc<ResourceServer>, &str> {
+        self.resource_server
+            .get_or_init(|| ResourceServer::new(&self.cfg).map(Arc::new))
+            .as_ref()
+            .map_err(|e| e.as_str())
+    }
+}
+
+/// The server state of `s`.
+///
+/// # Safety
+/// `s` must be a live server_rec whose module config vector holds our record.
+pub unsafe fn server_state<'a>(s: *const sys::server_rec) -> Option<&'a mut ServerState> {
+    if s.is_null() {
+        return None;
+    }
+    // SAFETY: module_config is the vector httpd made for s; our slot holds a *mut ServerState.
+    let p = unsafe { sys::oidcrs_get_module_config((*s).module_config, module_ptr()) } as *mut ServerState;
+    if p.is_null() { None } else { Some(unsafe { &mut *p }) }
+}
+
+/// The merged per-dir config of a request.
+///
+/// # Safety
+/// `r` must be a live request_rec.
+pub unsafe fn dir_config<'a>(r: *const sys::request_rec) -> Option<&'a DirConfig> {
+    if r.is_null() {
+        return None;
+    }
+    let p = unsafe { sys::oidcrs_get_module_config((*r).per_dir_config, module_ptr()) } as *const DirConfig;
+    if p.is_null() { None } else { Some(unsafe { &*p }) }
+}
+
+pub unsafe extern "C" fn create_server_config(p: *mut sys::apr_pool_t, _s: *mut sys::server_rec) -> *mut c_void {
+    guard(std::ptr::null_mut(), |_| {}, || unsafe { pool_box(p, ServerState::new(ServerConfig::default())) }.cast())
+}
+
+pub unsafe extern "C" fn merge_server_config(
+    p: *mut sys::apr_pool_t,
+    base: *mut c_void,
+    add: *mut c_void,
+) -> *mut c_void {
+    guard(add, |_| {}, || {
+        if base.is_null() || add.is_null() {
+            return add;
+        }
+        // SAFETY: both are ServerState records made by create_server_config.
+        let (base, add) = unsafe { (&*(base as *const ServerState), &*(add as *const ServerState)) };
+        let merged = ServerConfig::merge(&base.cfg, &add.cfg);
+        unsafe { pool_box(p, ServerState::new(merged)) }.cast()
+    })
+}
+
+pub unsafe extern "C" fn create_dir_config(p: *mut sys::apr_pool_t, _dir: *mut c_char) -> *mut c_void {
+    guard(std::ptr::null_mut(), |_| {}, || unsafe { pool_box(p, DirConfig::default()) }.cast())
+}
+
+pub unsafe extern "C" fn merge_dir_config(p: *mut sys::apr_pool_t, base: *mut c_void, add: *mut c_void) -> *mut c_void {
+    guard(add, |_| {}, || {
+        if base.is_null() || add.is_null() {
+            return add;
+        }
+        // SAFETY: both are DirConfig records made by create_dir_config (or an earlier merge).
+        let (base, add) = unsafe { (&*(base as *const DirConfig), &*(add as *const DirConfig)) };
+        unsafe { pool_box(p, DirConfig::merge(base, add)) }.cast()
+    })
+}

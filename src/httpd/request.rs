@@ -1,0 +1,149 @@
+//! A `request_rec` seen through the core's [`RequestView`], and the setters the glue needs.
+
+use std::cell::OnceCell;
+use std::ffi::{CStr, CString, c_char};
+
+use super::body;
+use super::sys;
+use crate::request::RequestView;
+
+/// A live request. Every `&str` it returns borrows the request (its pool outlives `self`).
+pub struct HttpdRequest {
+    r: *mut sys::request_rec,
+    /// The form body, read on first use (and kept for the backend by the kept-body filter).
+    form: OnceCell<Option<Vec<u8>>>,
+    /// Whether reading the body is allowed for this request (OIDCOAuthAcceptTokenAs post).
+    may_read_body: bool,
+}
+
+fn c_str<'a>(p: *const c_char) -> Option<&'a str> {
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: httpd strings are NUL-terminated and live in the request pool.
+    unsafe { CStr::from_ptr(p) }.to_str().ok()
+}
+
+impl HttpdRequest {
+    /// # Safety
+    /// `r` must be a live request_rec for the lifetime of the returned value.
+    pub unsafe fn new(r: *mut sys::request_rec, may_read_body: bool) -> Self {
+        HttpdRequest { r, form: OnceCell::new(), may_read_body }
+    }
+
+    pub fn raw(&self) -> *mut sys::request_rec {
+        self.r
+    }
+
+    fn table_get(&self, table: *mut sys::apr_table_t, name: &str) -> Option<&str> {
+        let name = CString::new(name).ok()?;
+        // SAFETY: table belongs to the live request; apr_table_get returns a pool string or NULL.
+        c_str(unsafe { sys::apr_table_get(table, name.as_ptr()) })
+    }
+
+    fn set(&self, table: *mut sys::apr_table_t, name: &str, value: &str) {
+        let (Ok(n), Ok(v)) = (CString::new(name), CString::new(value)) else { return };
+        // SAFETY: apr_table_set copies both strings into the table's pool.
+        unsafe { sys::apr_table_set(table, n.as_ptr(), v.as_ptr()) }
+    }
+
+    pub fn set_header_in(&self, name: &str, value: &str) {
+        self.set(unsafe { (*self.r).headers_in }, name, value)
+    }
+
+    pub fn unset_header_in(&self, name: &str) {
+        if let Ok(n) = CString::new(name) {
+            // SAFETY: live table; apr_table_unset removes every entry of that name.
+            unsafe { sys::apr_table_unset((*self.r).headers_in, n.as_ptr()) }
+        }
+    }
+
+    pub fn set_env(&self, name: &str, value: &str) {
+        self.set(unsafe { (*self.r).subprocess_env }, name, value)
+    }
+
+    pub fn set_err_header_out(&self, name: &str, value: &str) {
+        self.set(unsafe { (*self.r).err_headers_out }, name, value)
+    }
+
+    pub fn err_header_out(&self, name: &str) -> Option<&str> {
+        self.table_get(unsafe { (*self.r).err_headers_out }, name)
+    }
+
+    /// Sets `r->user` (a copy in the request pool).
+    pub fn set_user(&self, user: &str) {
+        // SAFETY: the copy lives as long as the request.
+        unsafe { (*self.r).user = super::pool::pstr((*self.r).pool, user.as_bytes()) };
+    }
+
+    pub fn user(&self) -> Option<&str> {
+        c_str(unsafe { (*self.r).user })
+    }
+
+    pub fn set_auth_type(&self, auth_type: &str) {
+        unsafe { (*self.r).ap_auth_type = super::pool::pstr((*self.r).pool, auth_type.as_bytes()) };
+    }
+
+    /// The `AuthType` configured for this request's location, if any.
+    pub fn configured_auth_type(&self) -> Option<&str> {
+        // SAFETY: ap_auth_type returns the per-dir AuthType string or NULL.
+        c_str(unsafe { sys::ap_auth_type(self.r) })
+    }
+}
+
+impl RequestView for HttpdRequest {
+    fn method(&self) -> &str {
+        c_str(unsafe { (*self.r).method }).unwrap_or("")
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.table_get(unsafe { (*self.r).headers_in }, name)
+    }
+
+    fn header_names(&self) -> Vec<String> {
+        // SAFETY: an apr_table_t starts with its apr_array_header_t of apr_table_entry_t
+        // (this is what the apr_table_elts macro does).
+        unsafe {
+            let arr = (*self.r).headers_in as *const sys::apr_array_header_t;
+            if arr.is_null() || (*arr).elts.is_null() {
+                return Vec::new();
+            }
+            let n = (*arr).nelts.max(0) as usize;
+            let entries = std::slice::from_raw_parts((*arr).elts as *const sys::apr_table_entry_t, n);
+            entries.iter().filter_map(|e| c_str(e.key).map(str::to_string)).collect()
+        }
+    }
+
+    fn query(&self) -> Option<&str> {
+        c_str(unsafe { (*self.r).args })
+    }
+
+    fn form_body(&self) -> Option<&[u8]> {
+        if !self.may_read_body {
+            return None;
+        }
+        self.form
+            .get_or_init(|| {
+                if !self.method().eq_ignore_ascii_case("POST") {
+                    return None;
+                }
+                let ct = self.header("Content-Type")?;
+                if !ct.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
+                    return None;
+                }
+                // SAFETY: r is live; the body is read once and re-injected for the backend.
+                unsafe { body::read_and_keep(self.r) }
+            })
+            .as_deref()
+    }
+
+    fn auth_name(&self) -> Option<&str> {
+        // SAFETY: ap_auth_name returns the per-dir AuthName or NULL.
+        c_str(unsafe { sys::ap_auth_name(self.r) })
+    }
+
+    fn is_https(&self) -> bool {
+        // SAFETY: ap_run_http_scheme returns a static/pool string for a live request.
+        c_str(unsafe { sys::ap_run_http_scheme(self.r) }) == Some("https")
+    }
+}

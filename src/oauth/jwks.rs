@@ -1,0 +1,118 @@
+//! A JWKS fetched from a URI: cached for the refresh interval, fetched by one thread at a time,
+//! refetched early when a token names an unknown `kid` — at most once per
+//! [`FORCED_REFRESH_MIN_INTERVAL`], so random `kid`s cannot make us hammer the provider —
+//! and the last good set kept when a refresh fails.
+
+use std::sync::{Arc, Mutex, RwLock};
+
+use crate::deps::{HttpClient, HttpMethod, HttpRequest};
+use crate::jose::KeySet;
+
+/// Smallest gap between two fetches forced by unknown `kid`s.
+pub const FORCED_REFRESH_MIN_INTERVAL: i64 = 10;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JwksError {
+    /// The provider could not be reached or answered badly: the keys are unavailable.
+    Unavailable(String),
+}
+
+impl std::fmt::Display for JwksError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JwksError::Unavailable(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+struct Fetched {
+    keys: Arc<KeySet>,
+    fetched_at: i64,
+}
+
+pub struct RemoteJwks {
+    uri: String,
+    refresh_interval: i64,
+    current: RwLock<Option<Fetched>>,
+    /// Serialises fetches (single flight); holds the time of the last forced fetch.
+    fetch: Mutex<i64>,
+}
+
+impl RemoteJwks {
+    pub fn new(uri: String, refresh_interval: i64) -> Self {
+        RemoteJwks { uri, refresh_interval, current: RwLock::new(None), fetch: Mutex::new(i64::MIN / 2) }
+    }
+
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    fn fresh(&self, now: i64) -> Option<Arc<KeySet>> {
+        let cur = self.current.read().ok()?;
+        let f = cur.as_ref()?;
+        (now < f.fetched_at + self.refresh_interval).then(|| f.keys.clone())
+    }
+
+    fn last_good(&self) -> Option<Arc<KeySet>> {
+        self.current.read().ok()?.as_ref().map(|f| f.keys.clone())
+    }
+
+    /// The key set, fetched when the cached one is older than the refresh interval.
+    pub fn keys(&self, http: &dyn HttpClient, now: i64) -> Result<Arc<KeySet>, JwksError> {
+        if let Some(k) = self.fresh(now) {
+            return Ok(k);
+        }
+        let _guard = self.fetch.lock().map_err(|_| JwksError::Unavailable("lock poisoned".into()))?;
+        if let Some(k) = self.fresh(now) {
+            return Ok(k); // another thread fetched while we waited
+        }
+        match self.download(http) {
+            Ok(keys) => Ok(self.store(keys, now)),
+            // Keep serving the last good set when a scheduled refresh fails.
+            Err(e) => self.last_good().ok_or(e),
+        }
+    }
+
+    /// Fetch again because a token names a `kid` we do not have. Returns the new set, or
+    /// `None` when a forced fetch happened too recently (or the fetch failed).
+    pub fn refresh_for_unknown_kid(&self, http: &dyn HttpClient, now: i64) -> Option<Arc<KeySet>> {
+        let seen = self.last_good().map(|k| Arc::as_ptr(&k));
+        let mut last_forced = self.fetch.lock().ok()?;
+        if let Some(k) = self.last_good() {
+            if Some(Arc::as_ptr(&k)) != seen {
+                return Some(k); // refreshed by another thread meanwhile
+            }
+        }
+        if now - *last_forced < FORCED_REFRESH_MIN_INTERVAL {
+            return None;
+        }
+        *last_forced = now;
+        let keys = self.download(http).ok()?;
+        Some(self.store(keys, now))
+    }
+
+    fn store(&self, keys: KeySet, now: i64) -> Arc<KeySet> {
+        let keys = Arc::new(keys);
+        if let Ok(mut cur) = self.current.write() {
+            *cur = Some(Fetched { keys: keys.clone(), fetched_at: now });
+        }
+        keys
+    }
+
+    fn download(&self, http: &dyn HttpClient) -> Result<KeySet, JwksError> {
+        let req = HttpRequest {
+            method: HttpMethod::Get,
+            url: self.uri.clone(),
+            headers: vec![("Accept".into(), "application/json".into())],
+            body: None,
+        };
+        let resp = http
+            .send(&req)
+            .map_err(|e| JwksError::Unavailable(format!("fetching JWKS from {} failed: {e}", self.uri)))?;
+        if resp.status != 200 {
+            return Err(JwksError::Unavailable(format!("JWKS URI {} answered HTTP {}", self.uri, resp.status)));
+        }
+        KeySet::from_jwks_json(&resp.body)
+            .map_err(|e| JwksError::Unavailable(format!("JWKS from {} is not usable: {e}", self.uri)))
+    }
+}
