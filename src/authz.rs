@@ -169,17 +169,9 @@ impl Spec {
             };
             let op_pos = start + key.len();
             match after.as_bytes().first() {
-                Some(b':') => {
-                    if match_value(&after[1..], val) {
-                        return true;
-                    }
-                }
-                Some(b'~') => {
-                    if let Some(re) = self.regex_at(op_pos) {
-                        if match_regex(re, val) {
-                            return true;
-                        }
-                    }
+                Some(b':') if match_value(&after[1..], val) => return true,
+                Some(b'~') if self.regex_at(op_pos).is_some_and(|re| match_regex(re, val)) => {
+                    return true;
                 }
                 Some(b'.') => {
                     return match val {

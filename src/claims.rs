@@ -181,7 +181,7 @@ pub fn header_name(prefix: &str, key: &str) -> String {
     let mut name = String::with_capacity(prefix.len() + key.len());
     name.push_str(prefix);
     for &b in key.as_bytes() {
-        let bad = b < 32 || b >= 127 || b"()<>@,;:\\\"/[]?={} \t".contains(&b);
+        let bad = !(32..127).contains(&b) || b"()<>@,;:\\\"/[]?={} \t".contains(&b);
         name.push(if bad { '-' } else { char::from(b) });
     }
     name
@@ -278,7 +278,7 @@ fn write_jansson_real(f: f64, buf: &mut Vec<u8>) {
     };
     let x: i32 = exp.parse().unwrap_or(0);
     let mut text = String::with_capacity(32);
-    if x < -4 || x >= P {
+    if !(-4..P).contains(&x) {
         text.push_str(strip_fraction_zeros(mantissa));
         text.push('e');
         let _ = write!(text, "{x}");
@@ -441,16 +441,16 @@ pub fn remote_user(
         (Some(re), Some(rep)) => substitute_all(re, input, rep)?,
     };
 
-    if spec.append_issuer {
-        if let Some(iss) = issuer {
-            let host = if iss.contains("https://") {
-                iss.get(8..).unwrap_or(iss)
-            } else {
-                iss
-            };
-            user.push('@');
-            user.push_str(host);
-        }
+    if spec.append_issuer
+        && let Some(iss) = issuer
+    {
+        let host = if iss.contains("https://") {
+            iss.get(8..).unwrap_or(iss)
+        } else {
+            iss
+        };
+        user.push('@');
+        user.push_str(host);
     }
     Some(user)
 }
@@ -488,9 +488,9 @@ fn expand_pcre2(
         let (reference, tail) = if let Some(braced) = after.strip_prefix('{') {
             let close = braced.find('}')?;
             (&braced[..close], &braced[close + 1..])
-        } else if after.starts_with('$') {
+        } else if let Some(tail) = after.strip_prefix('$') {
             out.push('$');
-            rest = &after[1..];
+            rest = tail;
             continue;
         } else {
             let n = after

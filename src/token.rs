@@ -40,35 +40,33 @@ pub fn extract_token(req: &dyn RequestView, sources: &[TokenSource]) -> Extracte
     let accept_header = sources.is_empty() || sources.contains(&TokenSource::Header);
     let accept_basic = sources.contains(&TokenSource::Basic);
 
-    if accept_header || accept_basic {
-        if let Some(line) = req.header("Authorization") {
-            if let Some(tok) = from_authorization(line, accept_header, accept_basic) {
-                return Extracted::Found(tok);
-            }
-        }
+    if (accept_header || accept_basic)
+        && let Some(line) = req.header("Authorization")
+        && let Some(tok) = from_authorization(line, accept_header, accept_basic)
+    {
+        return Extracted::Found(tok);
     }
 
-    if sources.contains(&TokenSource::Post) && req.method() == "POST" {
-        if let Some(body) = req.form_body() {
-            if let Some(tok) = c_form_param(body, "access_token") {
-                return Extracted::Found(tok.into_owned());
-            }
-        }
+    if sources.contains(&TokenSource::Post)
+        && req.method() == "POST"
+        && let Some(body) = req.form_body()
+        && let Some(tok) = c_form_param(body, "access_token")
+    {
+        return Extracted::Found(tok.into_owned());
     }
 
-    if sources.contains(&TokenSource::Query) {
-        if let Some(q) = req.query() {
-            if let Some(tok) = c_form_param(q.as_bytes(), "access_token") {
-                return Extracted::Found(tok.into_owned());
-            }
-        }
+    if sources.contains(&TokenSource::Query)
+        && let Some(q) = req.query()
+        && let Some(tok) = c_form_param(q.as_bytes(), "access_token")
+    {
+        return Extracted::Found(tok.into_owned());
     }
 
     for source in sources {
-        if let TokenSource::Cookie(name) = source {
-            if let Some(v) = req.header("Cookie").and_then(|h| cookie_value(h, name)) {
-                return Extracted::Found(v.to_owned());
-            }
+        if let TokenSource::Cookie(name) = source
+            && let Some(v) = req.header("Cookie").and_then(|h| cookie_value(h, name))
+        {
+            return Extracted::Found(v.to_owned());
         }
     }
 
@@ -192,15 +190,13 @@ fn decode_bytes(input: &[u8], plus_as_space: bool) -> Cow<'_, [u8]> {
     let mut i = 0;
     while i < input.len() {
         let b = input[i];
-        if b == b'%' {
-            if let (Some(h), Some(l)) = (
-                input.get(i + 1).copied().and_then(hex),
-                input.get(i + 2).copied().and_then(hex),
-            ) {
-                out.push(h << 4 | l);
-                i += 3;
-                continue;
-            }
+        if b == b'%'
+            && let Some(h) = input.get(i + 1).copied().and_then(hex)
+            && let Some(l) = input.get(i + 2).copied().and_then(hex)
+        {
+            out.push(h << 4 | l);
+            i += 3;
+            continue;
         }
         out.push(if plus_as_space && b == b'+' { b' ' } else { b });
         i += 1;
