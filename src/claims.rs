@@ -26,7 +26,10 @@
 //! # Setting
 //! [`ClaimOutput`] keeps `apr_table_set` semantics: setting a name that is already there
 //! (compared case-insensitively) replaces the value in place and keeps the first spelling, so
-//! each name appears once.
+//! each name appears once. The C module renders the userinfo claims, then the ID token claims
+//! into the same table, so calling [`render_claims`] twice on one output reproduces it. Any
+//! value set through [`ClaimOutput`] (e.g. `OIDCAuthNHeader` with `REMOTE_USER`) has its ASCII
+//! control bytes turned into spaces, so nothing can inject a header line.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -50,12 +53,12 @@ impl ClaimOutput {
         Self::default()
     }
 
-    /// `apr_table_set(headers_in, name, value)`.
+    /// `apr_table_set(headers_in, name, value)`; control bytes in `value` become spaces.
     pub fn set_header(&mut self, name: String, value: Vec<u8>) {
         table_set(&mut self.headers, name, value);
     }
 
-    /// `apr_table_set(subprocess_env, name, value)`.
+    /// `apr_table_set(subprocess_env, name, value)`; control bytes in `value` become spaces.
     pub fn set_env(&mut self, name: String, value: Vec<u8>) {
         table_set(&mut self.env, name, value);
     }
@@ -77,13 +80,26 @@ impl ClaimOutput {
     }
 }
 
-fn table_set(table: &mut Vec<(String, Vec<u8>)>, name: String, value: Vec<u8>) {
+fn table_set(table: &mut Vec<(String, Vec<u8>)>, name: String, mut value: Vec<u8>) {
+    for b in value.iter_mut() {
+        *b = sanitize_byte(*b);
+    }
     match table
         .iter_mut()
         .find(|(n, _)| n.eq_ignore_ascii_case(&name))
     {
         Some(entry) => entry.1 = value,
         None => table.push((name, value)),
+    }
+}
+
+/// Merges `src` into `dst` as the C module's `oidc_util_json_merge` (jansson `json_object_set`):
+/// a key already in `dst` gets `src`'s value in place, new keys are appended in `src`'s order.
+/// The C module merges the ID token claims into the userinfo claims this way for `Require claim`
+/// and for `OIDCRemoteUserClaim`.
+pub fn merge_claims(dst: &mut Map<String, Value>, src: &Map<String, Value>) {
+    for (k, v) in src {
+        dst.insert(k.clone(), v.clone());
     }
 }
 

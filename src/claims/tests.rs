@@ -654,3 +654,25 @@ fn remote_user_regex_replacement() {
     assert_eq!(r("email", "^(.*)$", "a$-"), None);
     assert_eq!(r("email", "^(.*)$", "${1"), None);
 }
+
+#[test]
+fn set_header_never_carries_control_bytes() {
+    let mut out = ClaimOutput::new();
+    out.set_header("X-Remote-User".into(), b"zoe\r\nX-Evil: 1\0".to_vec());
+    out.set_env("REMOTE".into(), b"a\nb".to_vec());
+    assert_eq!(out.header("x-remote-user"), Some(&b"zoe  X-Evil: 1 "[..]));
+    assert_eq!(out.env_var("REMOTE"), Some(&b"a b"[..]));
+    // Latin-1 bytes above 0x7F are not touched.
+    out.set_header("L".into(), vec![0x80, 0xe9, 0xff]);
+    assert_eq!(out.header("L"), Some(&[0x80u8, 0xe9, 0xff][..]));
+}
+
+#[test]
+fn merge_like_jansson_object_set() {
+    let mut dst = map(json!({"sub": "u", "email": "e", "name": "n"}));
+    let src = map(json!({"iss": "i", "sub": "s", "aud": "a"}));
+    merge_claims(&mut dst, &src);
+    let keys: Vec<_> = dst.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["sub", "email", "name", "iss", "aud"]);
+    assert_eq!(dst["sub"], "s");
+}
