@@ -203,7 +203,8 @@ pub fn header_name(prefix: &str, key: &str) -> String {
     name
 }
 
-/// Renders one claim value into `buf` (see the module docs; no sanitizing or encoding yet).
+/// Renders one claim value, appending to `buf`, which should start empty (an array's elements
+/// join onto what is already there). See the module docs; no sanitizing or encoding yet.
 /// Returns false when nothing must be set (`null`).
 pub fn render_value(value: &Value, delimiter: &str, buf: &mut Vec<u8>) -> bool {
     match value {
