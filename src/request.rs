@@ -34,7 +34,10 @@ pub struct TestRequest {
 
 impl TestRequest {
     pub fn get() -> Self {
-        TestRequest { method: "GET".into(), ..Default::default() }
+        TestRequest {
+            method: "GET".into(),
+            ..Default::default()
+        }
     }
     pub fn with_header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.into(), value.into()));
@@ -56,7 +59,10 @@ impl RequestView for TestRequest {
         &self.method
     }
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     fn header_names(&self) -> Vec<String> {
         self.headers.iter().map(|(n, _)| n.clone()).collect()
