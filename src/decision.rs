@@ -22,10 +22,11 @@ pub struct Identity {
     /// Incoming request headers to remove before anything is set (spoofed identity headers),
     /// each removal logged at warn.
     pub remove_headers: Vec<String>,
-    /// Request headers to set for the backend, in order (each name set exactly once).
-    pub headers: Vec<(String, String)>,
+    /// Request headers to set for the backend, in order (each name set exactly once). Values
+    /// are bytes: `OIDCPassClaimsAs ... latin1` output is not UTF-8.
+    pub headers: Vec<(String, Vec<u8>)>,
     /// Subprocess environment variables to set, in order.
-    pub env: Vec<(String, String)>,
+    pub env: Vec<(String, Vec<u8>)>,
     /// The claims `Require claim` matches against.
     pub claims: Arc<Map<String, Value>>,
 }

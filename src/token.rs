@@ -247,3 +247,28 @@ fn c_form_param<'a>(data: &'a [u8], name: &str) -> Option<Cow<'a, str>> {
 
 #[cfg(test)]
 mod tests;
+
+/// Percent-encodes everything but RFC 3986 unreserved characters (for form bodies and query
+/// strings sent to providers).
+pub fn percent_encode(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    for &b in input.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod percent_encode_tests {
+    use super::*;
+
+    #[test]
+    fn encodes_reserved_and_roundtrips() {
+        assert_eq!(percent_encode("a b+c/d:é~"), "a%20b%2Bc%2Fd%3A%C3%A9~");
+        assert_eq!(percent_decode(&percent_encode("x=1&y=ü")), "x=1&y=ü");
+    }
+}

@@ -47,11 +47,11 @@ pub enum ClaimEncoding {
 /// `OIDCRemoteUserClaim` / `OIDCOAuthRemoteUserClaim`: `<claim>[@] [<regex>] [<replacement>]`.
 #[derive(Debug, Clone)]
 pub struct RemoteUserClaim {
-    /// Claim name; may be a dotted path into nested objects? No: a top-level claim name.
+    /// Top-level claim name.
     pub claim: String,
     /// Trailing `@` on the claim: append `@` + the issuer without `https://` (RP only).
     pub append_issuer: bool,
-    /// Optional regex; without a replacement the first capture group (or whole match) is used.
+    /// Optional regex; without a replacement its capture group 1 is the user (no group 1: no user).
     pub regex: Option<regex::Regex>,
     /// Optional replacement with `$1`... references.
     pub replacement: Option<String>,

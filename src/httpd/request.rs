@@ -41,13 +41,13 @@ impl HttpdRequest {
         c_str(unsafe { sys::apr_table_get(table, name.as_ptr()) })
     }
 
-    fn set(&self, table: *mut sys::apr_table_t, name: &str, value: &str) {
+    fn set(&self, table: *mut sys::apr_table_t, name: &str, value: &[u8]) {
         let (Ok(n), Ok(v)) = (CString::new(name), CString::new(value)) else { return };
         // SAFETY: apr_table_set copies both strings into the table's pool.
         unsafe { sys::apr_table_set(table, n.as_ptr(), v.as_ptr()) }
     }
 
-    pub fn set_header_in(&self, name: &str, value: &str) {
+    pub fn set_header_in(&self, name: &str, value: &[u8]) {
         self.set(unsafe { (*self.r).headers_in }, name, value)
     }
 
@@ -58,12 +58,12 @@ impl HttpdRequest {
         }
     }
 
-    pub fn set_env(&self, name: &str, value: &str) {
+    pub fn set_env(&self, name: &str, value: &[u8]) {
         self.set(unsafe { (*self.r).subprocess_env }, name, value)
     }
 
     pub fn set_err_header_out(&self, name: &str, value: &str) {
-        self.set(unsafe { (*self.r).err_headers_out }, name, value)
+        self.set(unsafe { (*self.r).err_headers_out }, name, value.as_bytes())
     }
 
     pub fn err_header_out(&self, name: &str) -> Option<&str> {

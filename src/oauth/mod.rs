@@ -46,7 +46,7 @@ const MAX_CACHED_TOKENS: usize = 10_000;
 /// True when the request carries a bearer token where this location accepts one
 /// (`AuthType auth-openidc` uses this to pick the bearer path).
 pub fn has_bearer_token(req: &dyn RequestView, dir: &DirConfig) -> bool {
-    matches!(token::extract_token(req, dir.oauth_accept_token_as()), Extracted::Found(_))
+    matches!(token::extract_token(req, &dir.accept_token_as()), Extracted::Found(_))
 }
 
 /// Why a token was refused, with what the client is told.
@@ -102,7 +102,7 @@ impl ResourceServer {
     /// The whole bearer decision for one request.
     pub fn decide(&self, req: &dyn RequestView, rs: &RequestSettings) -> Decision {
         let now = self.clock.now();
-        let token = match token::extract_token(req, rs.accept) {
+        let token = match token::extract_token(req, &rs.accept) {
             Extracted::Found(t) => t,
             Extracted::NotFound => {
                 return self.challenge(req, rs, "invalid_request", "No bearer token found in the request", None);
@@ -129,10 +129,15 @@ impl ResourceServer {
                 Some(format!("OIDCOAuthRemoteUserClaim {:?} gives no user for this token", self.settings.remote_user.claim)),
             );
         };
-        let remove_headers = claims::headers_to_scrub(&req.header_names(), &self.settings.claim_prefix, rs.authn_header);
+        let remove_headers = claims::headers_to_scrub(
+            &req.header_names(),
+            &self.settings.claim_prefix,
+            rs.authn_header,
+            self.settings.whitelist.as_deref(),
+        );
         let mut out = ClaimOutput::default();
         if let Some(h) = rs.authn_header {
-            out.headers.push((h.to_string(), user.clone()));
+            out.set_header(h.to_string(), user.clone().into_bytes());
         }
         claims::render_claims(
             &claims,
@@ -143,7 +148,7 @@ impl ResourceServer {
             self.settings.blacklist.as_deref(),
             &mut out,
         );
-        claims::render_access_token(&token, rs.pass, &mut out);
+        claims::set_app_info(&mut out, "OIDC_", "access_token", &token, rs.pass);
         Decision::Allow(Identity { user, remove_headers, headers: out.headers, env: out.env, claims })
     }
 
