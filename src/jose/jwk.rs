@@ -9,7 +9,7 @@ use std::fmt;
 use base64::Engine as _;
 use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
-use openssl::bn::{BigNum, BigNumContext};
+use openssl::bn::BigNum;
 use openssl::ec::{EcGroup, EcKey};
 use openssl::pkey::{Id, PKey, Private, Public};
 use openssl::rsa::Rsa;
@@ -531,22 +531,18 @@ impl KeySet {
         let mut set = KeySet::new();
         let mut skipped = Vec::new();
         for (index, entry) in keys.iter().enumerate() {
-            let kid = entry.get("kid").and_then(Value::as_str).map(str::to_owned);
-            if index >= MAX_JWKS_KEYS {
-                skipped.push(SkippedKey {
-                    index,
-                    kid,
-                    reason: "too many keys in the JWKS",
-                });
-                continue;
-            }
             let result = match entry {
+                _ if index >= MAX_JWKS_KEYS => Err("too many keys in the JWKS"),
                 Value::Object(obj) => Jwk::from_jwk_json(obj, false),
                 _ => Err("not a JSON object"),
             };
             match result {
                 Ok(jwk) => set.push(jwk),
-                Err(reason) => skipped.push(SkippedKey { index, kid, reason }),
+                Err(reason) => skipped.push(SkippedKey {
+                    index,
+                    kid: entry.get("kid").and_then(Value::as_str).map(str::to_owned),
+                    reason,
+                }),
             }
         }
         Ok((set, skipped))
@@ -713,15 +709,6 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
             _ => None,
         })
         .collect()
-}
-
-/// The order `n` of a curve's base point, for the ECDSA `0 < r, s < n` check.
-pub(crate) fn curve_order(curve: Curve) -> Option<BigNum> {
-    let group = EcGroup::from_curve_name(curve.nid()).ok()?;
-    let mut order = BigNum::new().ok()?;
-    let mut ctx = BigNumContext::new().ok()?;
-    group.order(&mut order, &mut ctx).ok()?;
-    Some(order)
 }
 
 #[cfg(test)]

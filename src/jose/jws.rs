@@ -7,7 +7,7 @@ use openssl::sign::{RsaPssSaltlen, Signer, Verifier};
 use serde_json::{Map, Value};
 
 use super::json::{JsonIssue, parse_object};
-use super::jwk::{Fit, Jwk, KeySet, curve_order};
+use super::jwk::{Fit, Jwk, KeySet};
 use super::{Alg, Curve, JoseError, KeyFamily, b64url_decode};
 
 /// Default cap on the token length, checked before anything is decoded (checklist C19).
@@ -239,14 +239,15 @@ fn ecdsa_raw_to_der(sig: &[u8], curve: Curve) -> Result<Vec<u8>, JoseError> {
         return Err(JoseError::MalformedSignature);
     }
     let (r_bytes, s_bytes) = sig.split_at(half);
-    let r = BigNum::from_slice(r_bytes).map_err(|_| JoseError::CryptoFailure)?;
-    let s = BigNum::from_slice(s_bytes).map_err(|_| JoseError::CryptoFailure)?;
-    let order = curve_order(curve).ok_or(JoseError::CryptoFailure)?;
-    for v in [&r, &s] {
-        if v.num_bits() == 0 || v.ucmp(&order) != std::cmp::Ordering::Less {
+    // Equal-length big-endian byte strings compare like the numbers they encode.
+    let order = curve.order();
+    for v in [r_bytes, s_bytes] {
+        if v.iter().all(|b| *b == 0) || v >= order {
             return Err(JoseError::MalformedSignature);
         }
     }
+    let r = BigNum::from_slice(r_bytes).map_err(|_| JoseError::CryptoFailure)?;
+    let s = BigNum::from_slice(s_bytes).map_err(|_| JoseError::CryptoFailure)?;
     EcdsaSig::from_private_components(r, s)
         .and_then(|es| es.to_der())
         .map_err(|_| JoseError::CryptoFailure)

@@ -102,6 +102,15 @@ impl Curve {
         }
     }
 
+    /// The order n of the base point, big-endian, `coord_len()` bytes (SEC 2 / FIPS 186-4 D.1.2).
+    pub fn order(self) -> &'static [u8] {
+        match self {
+            Curve::P256 => &P256_ORDER,
+            Curve::P384 => &P384_ORDER,
+            Curve::P521 => &P521_ORDER,
+        }
+    }
+
     pub(crate) fn nid(self) -> openssl::nid::Nid {
         match self {
             Curve::P256 => openssl::nid::Nid::X9_62_PRIME256V1,
@@ -128,6 +137,36 @@ impl Curve {
         }
     }
 }
+
+const fn hex_nibble(c: u8) -> u8 {
+    match c {
+        b'0'..=b'9' => c - b'0',
+        b'A'..=b'F' => c - b'A' + 10,
+        _ => panic!("constant is not upper-case hex"),
+    }
+}
+
+/// Hex constant to bytes, evaluated at compile time (a bad constant fails the build).
+const fn hex_array<const N: usize>(s: &str) -> [u8; N] {
+    let b = s.as_bytes();
+    assert!(b.len() == 2 * N, "hex constant has the wrong length");
+    let mut out = [0u8; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = (hex_nibble(b[2 * i]) << 4) | hex_nibble(b[2 * i + 1]);
+        i += 1;
+    }
+    out
+}
+
+const P256_ORDER: [u8; 32] =
+    hex_array("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551");
+const P384_ORDER: [u8; 48] = hex_array(
+    "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973",
+);
+const P521_ORDER: [u8; 66] = hex_array(
+    "01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFA51868783BF2F966B7FCC0148F709A5D03BB5C9B8899C47AEBB6FB71E91386409",
+);
 
 impl Alg {
     /// Every supported algorithm, in a stable order.

@@ -1182,9 +1182,31 @@ fn c25_token_replay_across_rps_rejected() {
     assert_eq!(full(&k.mint(&claims()), &ks), Ok(()));
 }
 
+/// The curve order as openssl computes it.
+fn curve_order(curve: Curve) -> Option<BigNum> {
+    let group = openssl::ec::EcGroup::from_curve_name(curve.nid()).ok()?;
+    let mut order = BigNum::new().ok()?;
+    let mut ctx = BigNumContext::new().ok()?;
+    group.order(&mut order, &mut ctx).ok()?;
+    Some(order)
+}
+
+#[test]
+fn curve_order_constants_match_openssl() {
+    for curve in [Curve::P256, Curve::P384, Curve::P521] {
+        let n = curve_order(curve).unwrap();
+        assert_eq!(
+            curve.order(),
+            n.to_vec_padded(curve.coord_len() as i32)
+                .unwrap()
+                .as_slice()
+        );
+    }
+}
+
 /// Curve order n, as bytes of the coordinate size.
 fn order_bytes(curve: Curve) -> Vec<u8> {
-    let n = super::jwk::curve_order(curve).unwrap();
+    let n = curve_order(curve).unwrap();
     n.to_vec_padded(curve.coord_len() as i32).unwrap()
 }
 
@@ -1279,7 +1301,7 @@ fn c27_ecdsa_encoding_and_malleability() {
             );
         }
         // (r, n - s) is also a valid signature: signature bytes are not a unique token id.
-        let n = super::jwk::curve_order(curve).unwrap();
+        let n = curve_order(curve).unwrap();
         let mut n_minus_s = BigNum::new().unwrap();
         n_minus_s.checked_sub(&n, &s).unwrap();
         let mut malleated = r.to_vec_padded(len as i32).unwrap();
@@ -1949,4 +1971,107 @@ fn jwk_x5c_only_and_padded_members_accepted() {
     let (ks, skipped) = KeySet::from_jwks_json_report(jwks_of(many).as_bytes()).unwrap();
     assert_eq!(ks.len(), super::jwk::MAX_JWKS_KEYS);
     assert_eq!(skipped.len(), 5);
+}
+
+#[test]
+fn non_object_header_or_payload_rejected() {
+    let k = TestKey::rsa(Some("k"));
+    let h = r#"{"alg":"RS256","kid":"k"}"#;
+    for p in [r#"["sub"]"#, r#""sub""#, "42", "null", "true"] {
+        assert_eq!(
+            parse(&raw(&k, h, p)).err(),
+            Some(JoseError::NotJsonObject),
+            "{p}"
+        );
+    }
+    for bad_h in [r#"["RS256"]"#, r#""RS256""#] {
+        assert_eq!(
+            parse(&raw(&k, bad_h, r#"{"sub":"a"}"#)).err(),
+            Some(JoseError::NotJsonObject)
+        );
+    }
+    assert_eq!(parse(&raw(&k, h, "")).err(), Some(JoseError::NotCompactJws));
+    assert_eq!(parse(&raw(&k, h, "{")).err(), Some(JoseError::BadJson));
+}
+
+/// Deterministic pseudo-random numbers for the mutation tests (xorshift64*).
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+#[test]
+fn mutated_tokens_never_verify_or_panic() {
+    let keys = all_signing_keys();
+    let ks = keyset_for(&keys);
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ \x00";
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    for k in &keys {
+        let t = k.mint(&claims());
+        let bytes = t.as_bytes();
+        for _ in 0..300 {
+            let mut m = bytes.to_vec();
+            match rng.below(4) {
+                0 => {
+                    let i = rng.below(m.len());
+                    m[i] = alphabet[rng.below(alphabet.len())];
+                }
+                1 => m.truncate(rng.below(m.len())),
+                2 => {
+                    let i = rng.below(m.len());
+                    m.insert(i, alphabet[rng.below(alphabet.len())]);
+                }
+                _ => {
+                    let i = rng.below(m.len());
+                    m.remove(i);
+                }
+            }
+            let Ok(s) = String::from_utf8(m) else {
+                continue;
+            };
+            if s == t {
+                continue;
+            }
+            // Some mutations only touch unused trailing bits... which strict base64url refuses, so
+            // no mutated token may verify at all.
+            if let Ok(jws) = parse(&s) {
+                assert!(
+                    verify_signature(&jws, &ks).is_err(),
+                    "{} accepted a mutated token",
+                    k.alg
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn mutated_jwks_never_panic() {
+    let keys = [
+        TestKey::rsa(Some("r")),
+        TestKey::ec(Alg::ES256, Some("e")),
+        TestKey::ec(Alg::ES512, Some("e5")),
+        TestKey::ed25519(Some("d")),
+    ];
+    let doc = jwks(&keys.iter().collect::<Vec<_>>());
+    let mut rng = Rng(0xfeed_beef_cafe_f00d);
+    let junk = b"{}[]\",:0123456789-_AZaz \\nulltrue";
+    for _ in 0..2000 {
+        let mut m = doc.as_bytes().to_vec();
+        for _ in 0..1 + rng.below(3) {
+            let i = rng.below(m.len());
+            m[i] = junk[rng.below(junk.len())];
+        }
+        if let Ok(set) = KeySet::from_jwks_json(&m) {
+            assert!(set.len() <= keys.len());
+        }
+    }
 }
