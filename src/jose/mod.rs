@@ -36,8 +36,8 @@ pub use claims::{
     ClaimsPolicy, DEFAULT_LEEWAY_SECS, RefetchLimiter, check_typ, numeric_date, validate_claims,
 };
 pub use jwk::{
-    Jwk, KeyMaterialKind, KeySet, KeyUse, MAX_RSA_BITS, MIN_RSA_BITS, SharedKey, SkippedKey,
-    parse_cert_file_spec, parse_shared_key_spec,
+    Jwk, KeyMaterialKind, KeySet, KeyUse, MAX_JWKS_KEYS, MAX_RSA_BITS, MIN_RSA_BITS, SharedKey,
+    SkippedKey, parse_cert_file_spec, parse_shared_key_spec,
 };
 pub use jws::{
     DEFAULT_MAX_TOKEN_LEN, MAX_HEADER_MEMBERS, MAX_JSON_DEPTH, ParsedJws, parse_compact,
