@@ -196,6 +196,20 @@ impl Jwk {
         })
     }
 
+    /// A public key as DER SubjectPublicKeyInfo (as read from a PEM file at configuration time).
+    pub fn from_spki_der(kid: Option<String>, der: &[u8]) -> Result<Jwk, JoseError> {
+        let pkey = PKey::public_key_from_der(der)
+            .map_err(|_| JoseError::config("not a DER SubjectPublicKeyInfo"))?;
+        let material = material_from_pkey(pkey).map_err(JoseError::config)?;
+        Ok(Jwk {
+            kid,
+            alg: None,
+            key_use: None,
+            key_ops: None,
+            material,
+        })
+    }
+
     /// One public JWK (a JSON object). Symmetric (`oct`) keys are refused unless `allow_oct`:
     /// a key published in a JWKS is public, so an HMAC secret there is no secret.
     /// The error is a short reason, as reported in [`SkippedKey::reason`].

@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex, RwLock};
 
 use crate::deps::{HttpClient, HttpMethod, HttpRequest};
-use crate::jose::KeySet;
+use crate::jose::{KeySet, RefetchLimiter};
 
 /// Smallest gap between two fetches forced by unknown `kid`s.
 pub const FORCED_REFRESH_MIN_INTERVAL: i64 = 10;
@@ -34,13 +34,13 @@ pub struct RemoteJwks {
     uri: String,
     refresh_interval: i64,
     current: RwLock<Option<Fetched>>,
-    /// Serialises fetches (single flight); holds the time of the last forced fetch.
-    fetch: Mutex<i64>,
+    /// Serialises fetches (single flight) and limits fetches forced by unknown `kid`s.
+    fetch: Mutex<RefetchLimiter>,
 }
 
 impl RemoteJwks {
     pub fn new(uri: String, refresh_interval: i64) -> Self {
-        RemoteJwks { uri, refresh_interval, current: RwLock::new(None), fetch: Mutex::new(i64::MIN / 2) }
+        RemoteJwks { uri, refresh_interval, current: RwLock::new(None), fetch: Mutex::new(RefetchLimiter::new(FORCED_REFRESH_MIN_INTERVAL)) }
     }
 
     pub fn uri(&self) -> &str {
@@ -77,16 +77,15 @@ impl RemoteJwks {
     /// `None` when a forced fetch happened too recently (or the fetch failed).
     pub fn refresh_for_unknown_kid(&self, http: &dyn HttpClient, now: i64) -> Option<Arc<KeySet>> {
         let seen = self.last_good().map(|k| Arc::as_ptr(&k));
-        let mut last_forced = self.fetch.lock().ok()?;
+        let mut limiter = self.fetch.lock().ok()?;
         if let Some(k) = self.last_good() {
             if Some(Arc::as_ptr(&k)) != seen {
                 return Some(k); // refreshed by another thread meanwhile
             }
         }
-        if now - *last_forced < FORCED_REFRESH_MIN_INTERVAL {
+        if !limiter.try_acquire(now) {
             return None;
         }
-        *last_forced = now;
         let keys = self.download(http).ok()?;
         Some(self.store(keys, now))
     }

@@ -228,14 +228,11 @@ impl ResourceServer {
     }
 
     fn check_claims(&self, claims: Map<String, Value>, now: i64) -> Result<Map<String, Value>, Failure> {
-        let policy = ClaimsPolicy {
-            now,
-            leeway: LEEWAY_SECONDS,
-            require_exp: true,
-            expiry_claim: "exp".to_string(),
-            audiences: self.settings.audiences.clone(),
-            issuer: self.settings.issuer.clone(),
-        };
+        let mut policy = ClaimsPolicy::new(now);
+        policy.leeway = LEEWAY_SECONDS;
+        policy.require_exp = true;
+        policy.audiences = self.settings.audiences.clone();
+        policy.issuer = self.settings.issuer.clone();
         jose::validate_claims(&claims, &policy).map_err(|e| Failure::InvalidToken(e.to_string()))?;
         Ok(claims)
     }

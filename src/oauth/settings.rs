@@ -8,7 +8,7 @@ use crate::config::types::{EndpointAuth, ExpiryFormat, HttpMethod};
 use crate::config::values::{PassClaimsAs, RemoteUserClaim, TokenSource};
 use crate::config::{DirConfig, ServerConfig};
 use crate::http_client::HttpSettings;
-use crate::jose::KeySet;
+use crate::jose::{Jwk, KeySet};
 use crate::token::form_pairs;
 
 use super::introspection::{ExpiryClaim, IntrospectionAuth, IntrospectionSettings};
@@ -39,12 +39,14 @@ impl OAuthSettings {
     pub fn from_config(cfg: &ServerConfig) -> Result<OAuthSettings, String> {
         let mut static_keys = KeySet::new();
         for k in &cfg.oauth_verify_shared_keys {
-            static_keys.extend(KeySet::from_hmac_secret(k.kid.clone(), k.key.expose().clone()));
+            let key = Jwk::from_hmac_secret(k.kid.clone(), k.key.expose())
+                .map_err(|e| format!("OIDCOAuthVerifySharedKeys: {e}"))?;
+            static_keys.push(key);
         }
         for f in &cfg.oauth_verify_cert_files {
-            let keys = KeySet::from_spki_der(f.kid.clone(), &f.spki_der)
+            let key = Jwk::from_spki_der(f.kid.clone(), &f.spki_der)
                 .map_err(|e| format!("OIDCOAuthVerifyCertFiles {}: {e}", f.path.display()))?;
-            static_keys.extend(keys);
+            static_keys.push(key);
         }
         let timeout = cfg.http_timeout_short();
         let http = HttpSettings {

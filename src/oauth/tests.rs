@@ -1,0 +1,331 @@
+//! The bearer decision end to end over plain data: a fake provider (closure HTTP client that
+//! counts calls), a fixed clock, tokens minted with the jose test kit.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::config::values::{ClaimEncoding, PassClaimsAs, RemoteUserClaim, TokenSource};
+use crate::deps::{FixedClock, HttpError, HttpResponse};
+use crate::http_client::HttpSettings;
+use crate::jose::testkit::{NOW, TestKey, claims_at, jwks};
+use crate::request::TestRequest;
+
+const JWKS_URI: &str = "https://op.example/jwks";
+
+struct Provider {
+    jwks: std::sync::Mutex<String>,
+    jwks_calls: AtomicUsize,
+    introspection: std::sync::Mutex<(u16, String)>,
+    introspection_calls: AtomicUsize,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl Provider {
+    fn new(keys: &[&TestKey]) -> Arc<Provider> {
+        Arc::new(Provider {
+            jwks: std::sync::Mutex::new(jwks(keys)),
+            jwks_calls: AtomicUsize::new(0),
+            introspection: std::sync::Mutex::new((200, "{}".into())),
+            introspection_calls: AtomicUsize::new(0),
+            down: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    fn client(self: &Arc<Self>) -> Box<dyn HttpClient> {
+        let p = self.clone();
+        Box::new(move |req: &HttpRequest| -> Result<HttpResponse, HttpError> {
+            if p.down.load(Ordering::SeqCst) {
+                return Err(HttpError::Timeout);
+            }
+            if req.url.starts_with(JWKS_URI) {
+                p.jwks_calls.fetch_add(1, Ordering::SeqCst);
+                let body = p.jwks.lock().unwrap().clone().into_bytes();
+                return Ok(HttpResponse { status: 200, headers: vec![], body });
+            }
+            if req.url.starts_with("https://op.example/introspect") {
+                p.introspection_calls.fetch_add(1, Ordering::SeqCst);
+                let (status, body) = p.introspection.lock().unwrap().clone();
+                return Ok(HttpResponse { status, headers: vec![], body: body.into_bytes() });
+            }
+            Ok(HttpResponse { status: 404, headers: vec![], body: vec![] })
+        })
+    }
+}
+
+fn settings() -> OAuthSettings {
+    OAuthSettings {
+        jwks_uri: Some(JWKS_URI.into()),
+        jwks_refresh_interval: 3600,
+        static_keys: KeySet::new(),
+        audiences: None,
+        issuer: None,
+        introspection: None,
+        metadata_url: None,
+        remote_user: RemoteUserClaim { claim: "sub".into(), append_issuer: false, regex: None, replacement: None },
+        claim_prefix: "OIDC-".into(),
+        claim_delimiter: ",".into(),
+        whitelist: None,
+        blacklist: None,
+        http: HttpSettings::default(),
+    }
+}
+
+fn server(settings: OAuthSettings, provider: &Arc<Provider>, clock: i64) -> ResourceServer {
+    ResourceServer::with(settings, provider.client(), Box::new(FixedClock::new(clock)))
+}
+
+fn rs() -> RequestSettings<'static> {
+    RequestSettings {
+        accept: std::borrow::Cow::Owned(vec![TokenSource::Header]),
+        pass: PassClaimsAs { headers: true, environment: false, encoding: ClaimEncoding::None },
+        authn_header: None,
+        introspection_interval: 0,
+    }
+}
+
+fn bearer(token: &str) -> TestRequest {
+    TestRequest::get().with_header("Authorization", &format!("Bearer {token}"))
+}
+
+fn header<'a>(id: &'a Identity, name: &str) -> Option<&'a str> {
+    id.headers.iter().find(|(n, _)| n == name).map(|(_, v)| std::str::from_utf8(v).unwrap())
+}
+
+fn denial(d: Decision) -> Denial {
+    match d {
+        Decision::Deny(d) => d,
+        other => panic!("expected a denial, got {other:?}"),
+    }
+}
+
+fn allowed(d: Decision) -> Identity {
+    match d {
+        Decision::Allow(i) => i,
+        other => panic!("expected allow, got {other:?}"),
+    }
+}
+
+#[test]
+fn valid_token_gives_identity_headers_in_token_order() {
+    let key = TestKey::rsa(Some("k1"));
+    let p = Provider::new(&[&key]);
+    let srv = server(settings(), &p, NOW);
+    let mut claims = claims_at(NOW);
+    claims["zeta"] = json!("last?");
+    let token = key.mint(&claims);
+    let id = allowed(srv.decide(&bearer(&token).with_header("OIDC-sub", "spoofed"), &rs()));
+    assert_eq!(id.user, claims["sub"].as_str().unwrap());
+    assert_eq!(header(&id, "OIDC-sub"), claims["sub"].as_str());
+    assert_eq!(header(&id, "OIDC_access_token"), Some(token.as_str()));
+    assert_eq!(id.remove_headers, vec!["OIDC-sub".to_string()]);
+    let names: Vec<&str> = id.headers.iter().map(|(n, _)| n.as_str()).collect();
+    let expected: Vec<String> = claims.as_object().unwrap().keys().map(|k| format!("OIDC-{k}")).collect();
+    assert_eq!(names[..expected.len()], expected.iter().map(String::as_str).collect::<Vec<_>>()[..]);
+    assert_eq!(names.last(), Some(&"OIDC_access_token"));
+}
+
+#[test]
+fn missing_token_is_invalid_request() {
+    let p = Provider::new(&[]);
+    let d = denial(server(settings(), &p, NOW).decide(&TestRequest::get(), &rs()));
+    assert_eq!(d.status, 401);
+    assert_eq!(
+        d.www_authenticate.as_deref(),
+        Some("Bearer error=\"invalid_request\", error_description=\"No bearer token found in the request\"")
+    );
+}
+
+#[test]
+fn realm_from_auth_name_shapes_the_challenge() {
+    let p = Provider::new(&[]);
+    let srv = server(settings(), &p, NOW);
+    let rs = rs();
+    assert_eq!(
+        www_authenticate(&rs, Some("api"), "invalid_token", "bad \"quoted\"\r\n"),
+        "Bearer realm=\"api\", error=\"invalid_token\", error_description=\"bad quoted\""
+    );
+    drop(srv);
+}
+
+#[test]
+fn bad_tokens_are_invalid_token() {
+    let key = TestKey::rsa(Some("k1"));
+    let other = TestKey::rsa_n(1, Some("k1"), crate::jose::Alg::RS256);
+    let p = Provider::new(&[&key]);
+    let srv = server(settings(), &p, NOW);
+    let mut expired = claims_at(NOW);
+    expired["exp"] = json!(NOW - 100);
+    let mut no_exp = claims_at(NOW);
+    no_exp.as_object_mut().unwrap().remove("exp");
+    let mut future_nbf = claims_at(NOW);
+    future_nbf["nbf"] = json!(NOW + 3600);
+    for (what, token) in [
+        ("foreign key under known kid", other.mint(&claims_at(NOW))),
+        ("expired", key.mint(&expired)),
+        ("no exp", key.mint(&no_exp)),
+        ("nbf in the future", key.mint(&future_nbf)),
+        ("garbage", "garbage".to_string()),
+        ("dots", "..".to_string()),
+        ("alg none", format!("{}.{}.", crate::jose::b64url_encode(br#"{"alg":"none"}"#), crate::jose::b64url_encode(br#"{"sub":"x"}"#))),
+    ] {
+        let d = denial(srv.decide(&bearer(&token), &rs()));
+        assert_eq!(d.status, 401, "{what}");
+        let h = d.www_authenticate.unwrap();
+        assert!(h.starts_with("Bearer error=\"invalid_token\", error_description=\""), "{what}: {h}");
+    }
+}
+
+#[test]
+fn missing_sub_cannot_set_remote_user() {
+    let key = TestKey::rsa(Some("k1"));
+    let p = Provider::new(&[&key]);
+    let mut c = claims_at(NOW);
+    c.as_object_mut().unwrap().remove("sub");
+    let d = denial(server(settings(), &p, NOW).decide(&bearer(&key.mint(&c)), &rs()));
+    assert_eq!(
+        d.www_authenticate.as_deref(),
+        Some("Bearer error=\"invalid_token\", error_description=\"Could not set remote user\"")
+    );
+}
+
+#[test]
+fn jwks_is_fetched_once_and_validated_tokens_are_cached() {
+    let key = TestKey::rsa(Some("k1"));
+    let p = Provider::new(&[&key]);
+    let srv = server(settings(), &p, NOW);
+    let t1 = key.mint(&claims_at(NOW));
+    let mut c2 = claims_at(NOW);
+    c2["sub"] = json!("second");
+    let t2 = key.mint(&c2);
+    for _ in 0..5 {
+        allowed(srv.decide(&bearer(&t1), &rs()));
+        allowed(srv.decide(&bearer(&t2), &rs()));
+    }
+    assert_eq!(p.jwks_calls.load(Ordering::SeqCst), 1);
+    assert_eq!(srv.tokens.len(), 2);
+}
+
+#[test]
+fn unknown_kid_refetches_once_then_is_throttled() {
+    let key = TestKey::rsa(Some("k1"));
+    let rotated = TestKey::rsa_n(2, Some("k2"), crate::jose::Alg::RS256);
+    let p = Provider::new(&[&key]);
+    let srv = server(settings(), &p, NOW);
+    allowed(srv.decide(&bearer(&key.mint(&claims_at(NOW))), &rs()));
+    assert_eq!(p.jwks_calls.load(Ordering::SeqCst), 1);
+    // Unknown kid, not published: one refetch, then none for a while.
+    let stranger = TestKey::rsa_n(3, Some("k3"), crate::jose::Alg::RS256);
+    for _ in 0..5 {
+        denial(srv.decide(&bearer(&stranger.mint(&claims_at(NOW))), &rs()));
+    }
+    assert_eq!(p.jwks_calls.load(Ordering::SeqCst), 2);
+    // The provider rotates in k2: after the throttle window a token with k2 is accepted.
+    *p.jwks.lock().unwrap() = jwks(&[&key, &rotated]);
+    let srv2 = server(settings(), &p, NOW);
+    allowed(srv2.decide(&bearer(&key.mint(&claims_at(NOW))), &rs()));
+    allowed(srv2.decide(&bearer(&rotated.mint(&claims_at(NOW))), &rs()));
+}
+
+#[test]
+fn jwks_outage_is_503_not_a_hang() {
+    let key = TestKey::rsa(Some("k1"));
+    let p = Provider::new(&[&key]);
+    p.down.store(true, Ordering::SeqCst);
+    let d = denial(server(settings(), &p, NOW).decide(&bearer(&key.mint(&claims_at(NOW))), &rs()));
+    assert_eq!(d.status, 503);
+    assert_eq!(d.log_level, LogLevel::Error);
+}
+
+#[test]
+fn audience_and_issuer_are_checked_when_configured() {
+    let key = TestKey::rsa(Some("k1"));
+    let p = Provider::new(&[&key]);
+    let mut s = settings();
+    s.audiences = Some(vec!["https://api.example".into()]);
+    s.issuer = Some("https://op.example".into());
+    let srv = server(s, &p, NOW);
+    let mut good = claims_at(NOW);
+    good["aud"] = json!(["other", "https://api.example"]);
+    good["iss"] = json!("https://op.example");
+    allowed(srv.decide(&bearer(&key.mint(&good)), &rs()));
+    let mut wrong_aud = good.clone();
+    wrong_aud["aud"] = json!("https://elsewhere.example");
+    denial(srv.decide(&bearer(&key.mint(&wrong_aud)), &rs()));
+    let mut wrong_iss = good.clone();
+    wrong_iss["iss"] = json!("https://evil.example");
+    denial(srv.decide(&bearer(&key.mint(&wrong_iss)), &rs()));
+}
+
+#[test]
+fn shared_key_verifies_hs256() {
+    let secret = b"0123456789abcdef0123456789abcdef";
+    let key = TestKey::hmac(secret, None, crate::jose::Alg::HS256);
+    let p = Provider::new(&[]);
+    let mut s = settings();
+    s.jwks_uri = None;
+    s.static_keys.push(crate::jose::Jwk::from_hmac_secret(None, secret).unwrap());
+    let srv = server(s, &p, NOW);
+    allowed(srv.decide(&bearer(&key.mint(&claims_at(NOW))), &rs()));
+    assert_eq!(p.jwks_calls.load(Ordering::SeqCst), 0);
+}
+
+fn introspection_settings() -> IntrospectionSettings {
+    IntrospectionSettings {
+        endpoint: "https://op.example/introspect".into(),
+        use_get: false,
+        auth: IntrospectionAuth::ClientSecretBasic,
+        client_id: Some("rs".into()),
+        client_secret: Some("secret".into()),
+        params: vec![],
+        token_param_name: "token".into(),
+        expiry: ExpiryClaim { name: "expires_in".into(), absolute: false, mandatory: true },
+    }
+}
+
+#[test]
+fn introspection_result_is_cached_per_interval() {
+    let p = Provider::new(&[]);
+    *p.introspection.lock().unwrap() = (200, json!({"active": true, "sub": "opaque-user", "exp": NOW + 600}).to_string());
+    let mut s = settings();
+    s.jwks_uri = None;
+    s.introspection = Some(introspection_settings());
+    let srv = server(s, &p, NOW);
+    let id = allowed(srv.decide(&bearer("opaque-token"), &rs()));
+    assert_eq!(id.user, "opaque-user");
+    allowed(srv.decide(&bearer("opaque-token"), &rs()));
+    assert_eq!(p.introspection_calls.load(Ordering::SeqCst), 1, "cached until exp with interval 0");
+    let mut never = rs();
+    never.introspection_interval = -1;
+    allowed(srv.decide(&bearer("opaque-token"), &never));
+    allowed(srv.decide(&bearer("opaque-token"), &never));
+    assert_eq!(p.introspection_calls.load(Ordering::SeqCst), 3, "-1 always introspects");
+}
+
+#[test]
+fn inactive_and_broken_introspection_answers() {
+    let p = Provider::new(&[]);
+    let mut s = settings();
+    s.jwks_uri = None;
+    s.introspection = Some(introspection_settings());
+    let srv = server(s, &p, NOW);
+    *p.introspection.lock().unwrap() = (200, json!({"active": false}).to_string());
+    assert_eq!(denial(srv.decide(&bearer("t1"), &rs())).status, 401);
+    *p.introspection.lock().unwrap() = (200, "not json".into());
+    assert_eq!(denial(srv.decide(&bearer("t2"), &rs())).status, 503);
+    *p.introspection.lock().unwrap() = (500, "{}".into());
+    assert_eq!(denial(srv.decide(&bearer("t3"), &rs())).status, 503);
+}
+
+#[test]
+fn value_rendering_reaches_headers_without_control_characters() {
+    let key = TestKey::rsa(Some("k1"));
+    let p = Provider::new(&[&key]);
+    let mut c = claims_at(NOW);
+    c["evil"] = Value::String("a\r\nInjected: yes".into());
+    let id = allowed(server(settings(), &p, NOW).decide(&bearer(&key.mint(&c)), &rs()));
+    let v = header(&id, "OIDC-evil").unwrap();
+    assert!(!v.contains('\r') && !v.contains('\n'), "{v:?}");
+}
