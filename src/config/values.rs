@@ -26,11 +26,7 @@ pub struct PassClaimsAs {
 impl Default for PassClaimsAs {
     /// 2.4.12.3's default: `both`, values passed as raw UTF-8.
     fn default() -> Self {
-        PassClaimsAs {
-            headers: true,
-            environment: true,
-            encoding: ClaimEncoding::None,
-        }
+        PassClaimsAs { headers: true, environment: true, encoding: ClaimEncoding::None }
     }
 }
 
