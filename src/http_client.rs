@@ -46,7 +46,8 @@ impl UreqClient {
     pub fn new(settings: &HttpSettings) -> Result<UreqClient, String> {
         let root_certs = match &settings.ca_bundle {
             Some(path) => {
-                let pem = std::fs::read(path).map_err(|e| format!("cannot read CA bundle {path}: {e}"))?;
+                let pem = std::fs::read(path)
+                    .map_err(|e| format!("cannot read CA bundle {path}: {e}"))?;
                 let certs: Vec<Certificate<'static>> = ureq::tls::parse_pem(&pem)
                     .filter_map(|item| match item {
                         Ok(PemItem::Certificate(c)) => Some(c),
@@ -73,7 +74,10 @@ impl UreqClient {
             .timeout_connect(Some(settings.connect_timeout))
             .user_agent("mod_auth_openidc_rs")
             .build();
-        Ok(UreqClient { agent: config.into(), max_body: settings.max_body })
+        Ok(UreqClient {
+            agent: config.into(),
+            max_body: settings.max_body,
+        })
     }
 }
 
@@ -81,7 +85,10 @@ fn map_error(e: ureq::Error) -> HttpError {
     match e {
         ureq::Error::Timeout(_) => HttpError::Timeout,
         ureq::Error::BodyExceedsLimit(_) => HttpError::TooLarge,
-        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut || io.kind() == std::io::ErrorKind::WouldBlock => {
+        ureq::Error::Io(io)
+            if io.kind() == std::io::ErrorKind::TimedOut
+                || io.kind() == std::io::ErrorKind::WouldBlock =>
+        {
             HttpError::Timeout
         }
         other => HttpError::Transport(other.to_string()),
@@ -100,7 +107,10 @@ impl HttpClient for UreqClient {
             }
             HttpMethod::Post => {
                 let mut builder = self.agent.post(&req.url);
-                let has_content_type = req.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+                let has_content_type = req
+                    .headers
+                    .iter()
+                    .any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
                 if !has_content_type {
                     builder = builder.header("Content-Type", "application/x-www-form-urlencoded");
                 }
@@ -115,10 +125,23 @@ impl HttpClient for UreqClient {
         let headers = response
             .headers()
             .iter()
-            .filter_map(|(n, v)| v.to_str().ok().map(|v| (n.as_str().to_string(), v.to_string())))
+            .filter_map(|(n, v)| {
+                v.to_str()
+                    .ok()
+                    .map(|v| (n.as_str().to_string(), v.to_string()))
+            })
             .collect();
-        let body = response.body_mut().with_config().limit(self.max_body).read_to_vec().map_err(map_error)?;
-        Ok(HttpResponse { status, headers, body })
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(self.max_body)
+            .read_to_vec()
+            .map_err(map_error)?;
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
     }
 }
 
@@ -145,12 +168,20 @@ mod tests {
     }
 
     fn get(url: &str) -> HttpRequest {
-        HttpRequest { method: HttpMethod::Get, url: url.into(), headers: vec![], body: None }
+        HttpRequest {
+            method: HttpMethod::Get,
+            url: url.into(),
+            headers: vec![],
+            body: None,
+        }
     }
 
     #[test]
     fn fetches_a_body() {
-        let url = serve_once(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello".to_vec(), Duration::ZERO);
+        let url = serve_once(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello".to_vec(),
+            Duration::ZERO,
+        );
         let client = UreqClient::new(&HttpSettings::default()).unwrap();
         let r = client.send(&get(&url)).unwrap();
         assert_eq!(r.status, 200);
@@ -159,28 +190,48 @@ mod tests {
 
     #[test]
     fn error_status_is_a_response_not_an_error() {
-        let url = serve_once(b"HTTP/1.1 500 Oops\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(), Duration::ZERO);
+        let url = serve_once(
+            b"HTTP/1.1 500 Oops\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+            Duration::ZERO,
+        );
         let client = UreqClient::new(&HttpSettings::default()).unwrap();
         assert_eq!(client.send(&get(&url)).unwrap().status, 500);
     }
 
     #[test]
     fn slow_server_times_out_within_bound() {
-        let url = serve_once(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_vec(), Duration::from_secs(5));
-        let settings = HttpSettings { timeout: Duration::from_millis(500), ..Default::default() };
+        let url = serve_once(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            Duration::from_secs(5),
+        );
+        let settings = HttpSettings {
+            timeout: Duration::from_millis(500),
+            ..Default::default()
+        };
         let client = UreqClient::new(&settings).unwrap();
         let start = Instant::now();
         assert_eq!(client.send(&get(&url)), Err(HttpError::Timeout));
-        assert!(start.elapsed() < Duration::from_secs(2), "took {:?}", start.elapsed());
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "took {:?}",
+            start.elapsed()
+        );
     }
 
     #[test]
     fn oversized_body_is_refused() {
         let body = vec![b'a'; 4096];
-        let mut resp = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).into_bytes();
+        let mut resp = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
         resp.extend_from_slice(&body);
         let url = serve_once(resp, Duration::ZERO);
-        let settings = HttpSettings { max_body: 1000, ..Default::default() };
+        let settings = HttpSettings {
+            max_body: 1000,
+            ..Default::default()
+        };
         let client = UreqClient::new(&settings).unwrap();
         assert_eq!(client.send(&get(&url)), Err(HttpError::TooLarge));
     }
@@ -191,12 +242,18 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         drop(listener);
         let client = UreqClient::new(&HttpSettings::default()).unwrap();
-        assert!(matches!(client.send(&get(&format!("http://{addr}/"))), Err(HttpError::Transport(_))));
+        assert!(matches!(
+            client.send(&get(&format!("http://{addr}/"))),
+            Err(HttpError::Transport(_))
+        ));
     }
 
     #[test]
     fn missing_ca_bundle_is_an_error() {
-        let settings = HttpSettings { ca_bundle: Some("/nonexistent/ca.pem".into()), ..Default::default() };
+        let settings = HttpSettings {
+            ca_bundle: Some("/nonexistent/ca.pem".into()),
+            ..Default::default()
+        };
         assert!(UreqClient::new(&settings).is_err());
     }
 }

@@ -12,8 +12,7 @@ use super::module::module_ptr;
 use super::pool::pool_box;
 use super::request::HttpdRequest;
 use super::sys;
-use crate::decision::{Decision, LogLevel};
-use crate::request::RequestView;
+use crate::decision::Decision;
 
 /// The AuthType values this module serves (compared case-insensitively, as httpd does).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +43,13 @@ pub struct RequestClaims(pub Arc<Map<String, Value>>);
 pub unsafe extern "C" fn check_authn(r: *mut sys::request_rec) -> c_int {
     guard(
         sys::HTTP_INTERNAL_SERVER_ERROR as c_int,
-        |msg| rlog!(r, log::ERR, "oidc_rs: internal error (request answered 500): {msg}"),
+        |msg| {
+            rlog!(
+                r,
+                log::ERR,
+                "oidc_rs: internal error (request answered 500): {msg}"
+            )
+        },
         || unsafe { authenticate(r) },
     )
 }
@@ -52,12 +57,18 @@ pub unsafe extern "C" fn check_authn(r: *mut sys::request_rec) -> c_int {
 unsafe fn authenticate(r: *mut sys::request_rec) -> c_int {
     // SAFETY: r is the live request httpd hands the hook.
     let req = unsafe { HttpdRequest::new(r, true) };
-    let Some(auth_type) = req.configured_auth_type() else { return sys::DECLINED as c_int };
-    let Some(kind) = AuthKind::parse(auth_type) else { return sys::DECLINED as c_int };
+    let Some(auth_type) = req.configured_auth_type() else {
+        return sys::DECLINED as c_int;
+    };
+    let Some(kind) = AuthKind::parse(auth_type) else {
+        return sys::DECLINED as c_int;
+    };
     let auth_type = auth_type.to_string();
     req.set_auth_type(&auth_type);
 
-    let (Some(state), Some(dir)) = (unsafe { server_state((*r).server) }, unsafe { dir_config(r) }) else {
+    let (Some(state), Some(dir)) = (unsafe { server_state((*r).server) }, unsafe {
+        dir_config(r)
+    }) else {
         rlog!(r, log::ERR, "oidc_rs: module configuration missing");
         return sys::HTTP_INTERNAL_SERVER_ERROR as c_int;
     };
@@ -94,7 +105,11 @@ unsafe fn apply(req: &HttpdRequest, decision: Decision) -> c_int {
         Decision::Decline => sys::DECLINED as c_int,
         Decision::Allow(identity) => {
             for name in &identity.remove_headers {
-                rlog!(r, log::WARNING, "oidc_rs: removing spoofed request header {name:?}");
+                rlog!(
+                    r,
+                    log::WARNING,
+                    "oidc_rs: removing spoofed request header {name:?}"
+                );
                 req.unset_header_in(name);
             }
             for (name, value) in &identity.headers {
@@ -109,7 +124,12 @@ unsafe fn apply(req: &HttpdRequest, decision: Decision) -> c_int {
                 let kept = pool_box((*r).pool, RequestClaims(identity.claims));
                 sys::oidcrs_set_module_config((*r).request_config, module_ptr(), kept.cast());
             }
-            rlog!(r, log::DEBUG, "oidc_rs: authenticated user {:?}", identity.user);
+            rlog!(
+                r,
+                log::DEBUG,
+                "oidc_rs: authenticated user {:?}",
+                identity.user
+            );
             sys::OK as c_int
         }
         Decision::Deny(denial) => {
@@ -131,11 +151,18 @@ unsafe fn apply(req: &HttpdRequest, decision: Decision) -> c_int {
 pub unsafe fn request_claims<'a>(mut r: *const sys::request_rec) -> Option<&'a RequestClaims> {
     while !r.is_null() {
         // SAFETY: request_config is the live per-request vector; our slot holds RequestClaims.
-        let p = unsafe { sys::oidcrs_get_module_config((*r).request_config, module_ptr()) } as *const RequestClaims;
+        let p = unsafe { sys::oidcrs_get_module_config((*r).request_config, module_ptr()) }
+            as *const RequestClaims;
         if !p.is_null() {
             return Some(unsafe { &*p });
         }
-        r = unsafe { if !(*r).main.is_null() { (*r).main } else { (*r).prev } };
+        r = unsafe {
+            if !(*r).main.is_null() {
+                (*r).main
+            } else {
+                (*r).prev
+            }
+        };
     }
     None
 }
@@ -143,23 +170,34 @@ pub unsafe fn request_claims<'a>(mut r: *const sys::request_rec) -> Option<&'a R
 /// Called by mod_authz_core before it answers 401 to an authenticated user; claims the
 /// failure for our AuthTypes (so httpd logs no "AuthType not handled" error) and adds the
 /// RFC 6750 challenge for bearer locations.
-pub unsafe extern "C" fn note_auth_failure(r: *mut sys::request_rec, auth_type: *const c_char) -> c_int {
-    guard(sys::DECLINED as c_int, |_| {}, || unsafe {
-        if auth_type.is_null() {
-            return sys::DECLINED as c_int;
-        }
-        let Ok(t) = std::ffi::CStr::from_ptr(auth_type).to_str() else { return sys::DECLINED as c_int };
-        match AuthKind::parse(t) {
-            None => sys::DECLINED as c_int,
-            Some(AuthKind::OpenIdConnect) => sys::OK as c_int,
-            Some(_) => {
-                let req = HttpdRequest::new(r, false);
-                if req.err_header_out("WWW-Authenticate").is_none() {
-                    req.set_err_header_out("WWW-Authenticate", crate::oauth::INSUFFICIENT_SCOPE_CHALLENGE);
-                }
-                sys::OK as c_int
+pub unsafe extern "C" fn note_auth_failure(
+    r: *mut sys::request_rec,
+    auth_type: *const c_char,
+) -> c_int {
+    guard(
+        sys::DECLINED as c_int,
+        |_| {},
+        || unsafe {
+            if auth_type.is_null() {
+                return sys::DECLINED as c_int;
             }
-        }
-    })
+            let Ok(t) = std::ffi::CStr::from_ptr(auth_type).to_str() else {
+                return sys::DECLINED as c_int;
+            };
+            match AuthKind::parse(t) {
+                None => sys::DECLINED as c_int,
+                Some(AuthKind::OpenIdConnect) => sys::OK as c_int,
+                Some(_) => {
+                    let req = HttpdRequest::new(r, false);
+                    if req.err_header_out("WWW-Authenticate").is_none() {
+                        req.set_err_header_out(
+                            "WWW-Authenticate",
+                            crate::oauth::INSUFFICIENT_SCOPE_CHALLENGE,
+                        );
+                    }
+                    sys::OK as c_int
+                }
+            }
+        },
+    )
 }
-

@@ -22,18 +22,26 @@ unsafe extern "C" fn parse_claim(
     require_line: *const c_char,
     parsed: *mut *const c_void,
 ) -> *const c_char {
-    let pool = if cmd.is_null() { ptr::null_mut() } else { unsafe { (*cmd).pool } };
-    let result = guard(Err("Require claim: internal error".to_string()), |_| {}, || {
-        if require_line.is_null() || parsed.is_null() {
-            return Err("Require claim: missing argument".to_string());
-        }
-        let line = unsafe { CStr::from_ptr(require_line) }
-            .to_str()
-            .map_err(|_| "Require claim: argument is not valid UTF-8".to_string())?;
-        let rule = RequireClaim::parse(line).map_err(|e| format!("Require claim: {e}"))?;
-        unsafe { *parsed = pool_box(pool, rule).cast::<c_void>().cast_const() };
-        Ok(())
-    });
+    let pool = if cmd.is_null() {
+        ptr::null_mut()
+    } else {
+        unsafe { (*cmd).pool }
+    };
+    let result = guard(
+        Err("Require claim: internal error".to_string()),
+        |_| {},
+        || {
+            if require_line.is_null() || parsed.is_null() {
+                return Err("Require claim: missing argument".to_string());
+            }
+            let line = unsafe { CStr::from_ptr(require_line) }
+                .to_str()
+                .map_err(|_| "Require claim: argument is not valid UTF-8".to_string())?;
+            let rule = RequireClaim::parse(line).map_err(|e| format!("Require claim: {e}"))?;
+            unsafe { *parsed = pool_box(pool, rule).cast::<c_void>().cast_const() };
+            Ok(())
+        },
+    );
     match result {
         Ok(()) => ptr::null(),
         Err(e) => unsafe { pstr(pool, e.as_bytes()) },
@@ -47,7 +55,13 @@ unsafe extern "C" fn check_claim(
 ) -> sys::authz_status {
     guard(
         sys::authz_status_AUTHZ_GENERAL_ERROR,
-        |msg| rlog!(r, log::ERR, "oidc_rs: internal error in Require claim: {msg}"),
+        |msg| {
+            rlog!(
+                r,
+                log::ERR,
+                "oidc_rs: internal error in Require claim: {msg}"
+            )
+        },
         || unsafe {
             // Called before authentication too (authorize_userless): ask for a user first.
             if (*r).user.is_null() {
@@ -62,7 +76,11 @@ unsafe extern "C" fn check_claim(
             }
             let rule = &*(parsed as *const RequireClaim);
             let Some(claims) = request_claims(r) else {
-                rlog!(r, log::DEBUG, "oidc_rs: Require claim: no claims for this request");
+                rlog!(
+                    r,
+                    log::DEBUG,
+                    "oidc_rs: Require claim: no claims for this request"
+                );
                 return sys::authz_status_AUTHZ_DENIED;
             };
             if rule.matches(&claims.0) {
@@ -70,7 +88,8 @@ unsafe extern "C" fn check_claim(
             } else {
                 rlog!(r, log::DEBUG, "oidc_rs: Require claim: no match");
                 let env = c"OIDC_OAUTH_BEARER_SCOPE_ERROR";
-                let value = std::ffi::CString::new(crate::oauth::INSUFFICIENT_SCOPE_CHALLENGE).unwrap_or_default();
+                let value = std::ffi::CString::new(crate::oauth::INSUFFICIENT_SCOPE_CHALLENGE)
+                    .unwrap_or_default();
                 sys::apr_table_set((*r).subprocess_env, env.as_ptr(), value.as_ptr());
                 sys::authz_status_AUTHZ_DENIED
             }

@@ -64,8 +64,19 @@ pub unsafe fn read_and_keep(r: *mut sys::request_rec) -> Option<Vec<u8>> {
             }
         }
         // Whatever was read goes back to the backend, even when too large to inspect.
-        let ctx = pool_box(pool, KeptBody { data: data.clone(), offset: 0 });
-        sys::ap_add_input_filter(KEPT_BODY_FILTER.as_ptr(), ctx.cast::<c_void>(), r, (*r).connection);
+        let ctx = pool_box(
+            pool,
+            KeptBody {
+                data: data.clone(),
+                offset: 0,
+            },
+        );
+        sys::ap_add_input_filter(
+            KEPT_BODY_FILTER.as_ptr(),
+            ctx.cast::<c_void>(),
+            r,
+            (*r).connection,
+        );
         if ok { Some(data) } else { None }
     }
 }
@@ -87,16 +98,27 @@ pub unsafe extern "C" fn kept_body_filter(
                 return sys::ap_get_brigade((*f).next, bb, mode, _block, readbytes);
             }
             let kept = &mut *ctx;
-            if mode != sys::ap_input_mode_t_AP_MODE_READBYTES && mode != sys::ap_input_mode_t_AP_MODE_SPECULATIVE {
+            if mode != sys::ap_input_mode_t_AP_MODE_READBYTES
+                && mode != sys::ap_input_mode_t_AP_MODE_SPECULATIVE
+            {
                 // Nothing but plain reads makes sense on a form body: report end of stream.
                 sys::oidcrs_brigade_append(bb, std::ptr::null(), 0, 1);
                 return sys::APR_SUCCESS as sys::apr_status_t;
             }
             let remaining = kept.data.len() - kept.offset;
-            let want = if readbytes > 0 { (readbytes as usize).min(remaining) } else { remaining };
+            let want = if readbytes > 0 {
+                (readbytes as usize).min(remaining)
+            } else {
+                remaining
+            };
             let chunk = &kept.data[kept.offset..kept.offset + want];
             let eos = want == remaining;
-            sys::oidcrs_brigade_append(bb, chunk.as_ptr().cast::<c_char>(), chunk.len() as sys::apr_size_t, eos as i32);
+            sys::oidcrs_brigade_append(
+                bb,
+                chunk.as_ptr().cast::<c_char>(),
+                chunk.len() as sys::apr_size_t,
+                eos as i32,
+            );
             if mode == sys::ap_input_mode_t_AP_MODE_READBYTES {
                 kept.offset += want;
             }

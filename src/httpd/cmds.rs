@@ -2,6 +2,7 @@
 //! `crate::config`, and the trampolines httpd calls for each argument shape.
 
 use std::ffi::{CStr, c_char, c_int, c_void};
+use std::path::Path;
 use std::ptr;
 
 use super::config::server_state;
@@ -9,6 +10,14 @@ use super::guard::guard;
 use super::pool::pstr;
 use super::sys;
 use crate::config::{Apply, ArgShape, Args, DIRECTIVES, DirConfig, Directive, Scope};
+
+fn c_str_opt<'a>(p: *const c_char) -> Option<&'a str> {
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: a NUL-terminated string from httpd.
+    unsafe { CStr::from_ptr(p) }.to_str().ok()
+}
 
 const N: usize = DIRECTIVES.len();
 
@@ -39,14 +48,26 @@ const fn how(shape: ArgShape) -> sys::cmd_how {
 
 const fn func(shape: ArgShape) -> sys::cmd_func {
     match shape {
-        ArgShape::RawArgs => sys::cmd_func { raw_args: Some(cmd_raw) },
-        ArgShape::Take1 | ArgShape::Iterate => sys::cmd_func { take1: Some(cmd_take1) },
-        ArgShape::Take2 | ArgShape::Take12 | ArgShape::Iterate2 => sys::cmd_func { take2: Some(cmd_take2) },
+        ArgShape::RawArgs => sys::cmd_func {
+            raw_args: Some(cmd_raw),
+        },
+        ArgShape::Take1 | ArgShape::Iterate => sys::cmd_func {
+            take1: Some(cmd_take1),
+        },
+        ArgShape::Take2 | ArgShape::Take12 | ArgShape::Iterate2 => sys::cmd_func {
+            take2: Some(cmd_take2),
+        },
         ArgShape::Take3 | ArgShape::Take23 | ArgShape::Take123 | ArgShape::Take13 => {
-            sys::cmd_func { take3: Some(cmd_take3) }
+            sys::cmd_func {
+                take3: Some(cmd_take3),
+            }
         }
-        ArgShape::Flag => sys::cmd_func { flag: Some(cmd_flag) },
-        ArgShape::NoArgs => sys::cmd_func { no_args: Some(cmd_noargs) },
+        ArgShape::Flag => sys::cmd_func {
+            flag: Some(cmd_flag),
+        },
+        ArgShape::NoArgs => sys::cmd_func {
+            no_args: Some(cmd_noargs),
+        },
     }
 }
 
@@ -78,8 +99,16 @@ const fn build() -> [sys::command_rec; N + 1] {
 
 /// Runs the directive's parser; returns NULL on success or an error string in cmd->pool,
 /// which httpd prints with the file and line.
-unsafe fn dispatch(cmd: *mut sys::cmd_parms, mconfig: *mut c_void, raw: &[*const c_char]) -> *const c_char {
-    let pool = if cmd.is_null() { ptr::null_mut() } else { unsafe { (*cmd).pool } };
+unsafe fn dispatch(
+    cmd: *mut sys::cmd_parms,
+    mconfig: *mut c_void,
+    raw: &[*const c_char],
+) -> *const c_char {
+    let pool = if cmd.is_null() {
+        ptr::null_mut()
+    } else {
+        unsafe { (*cmd).pool }
+    };
     let result: Result<(), String> = guard(
         Err("mod_auth_openidc_rs: internal error while parsing this directive".to_string()),
         |_| {},
@@ -99,32 +128,42 @@ unsafe fn dispatch(cmd: *mut sys::cmd_parms, mconfig: *mut c_void, raw: &[*const
                 match s.to_str() {
                     Ok(s) => words.push(s),
                     Err(_) => {
-                        return Err(format!("{}: argument is not valid UTF-8", directive.name.to_string_lossy()));
+                        return Err(format!(
+                            "{}: argument is not valid UTF-8",
+                            directive.name.to_string_lossy()
+                        ));
                     }
                 }
             }
-            let args = Args { words };
-            match directive.apply {
-                Apply::Server(parse) => {
-                    // SAFETY: cmd->server is the server being configured; its module config was
-                    // made by our create_server_config.
-                    let state = unsafe { server_state((*cmd).server) }
-                        .ok_or_else(|| "mod_auth_openidc_rs: no server config".to_string())?;
-                    parse(&mut state.cfg, &args)
+            // SAFETY: ap_server_root is httpd's global ServerRoot string (or NULL early on).
+            let root = c_str_opt(unsafe { sys::ap_server_root });
+            let args = Args {
+                words,
+                server_root: root.map(Path::new),
+            };
+            if let Apply::Server(_) = directive.apply
+                && directive.scope == Scope::ServerAndDir
+            {
+                // Server-wide settings allowed in <Location> (as in the C module) must never
+                // be changed from .htaccess at request time.
+                // SAFETY: cmd is live; the returned error is a static/pool string.
+                let err = unsafe { sys::ap_check_cmd_context(cmd, sys::NOT_IN_HTACCESS) };
+                if let Some(e) = c_str_opt(err) {
+                    return Err(e.to_string());
                 }
-                Apply::Dir(parse) => {
-                    if mconfig.is_null() {
-                        return Err("mod_auth_openidc_rs: no directory config".to_string());
-                    }
-                    // SAFETY: mconfig is the per-dir config made by our create_dir_config.
-                    let dir = unsafe { &mut *(mconfig as *mut DirConfig) };
-                    parse(dir, &args)
-                }
-                Apply::Unsupported => Err(format!(
-                    "{} is not supported yet by mod_auth_openidc_rs",
-                    directive.name.to_string_lossy()
-                )),
             }
+            // SAFETY: cmd->server is the server being configured; its module config was made
+            // by our create_server_config.
+            let state = unsafe { server_state((*cmd).server) }
+                .ok_or_else(|| "mod_auth_openidc_rs: no server config".to_string())?;
+            let mut scratch = DirConfig::default();
+            // SAFETY: mconfig is the per-dir config made by our create_dir_config.
+            let dir = if mconfig.is_null() {
+                &mut scratch
+            } else {
+                unsafe { &mut *(mconfig as *mut DirConfig) }
+            };
+            directive.apply_to(&mut state.cfg, dir, &args)
         },
     );
     match result {
@@ -133,7 +172,11 @@ unsafe fn dispatch(cmd: *mut sys::cmd_parms, mconfig: *mut c_void, raw: &[*const
     }
 }
 
-unsafe extern "C" fn cmd_take1(cmd: *mut sys::cmd_parms, m: *mut c_void, a: *const c_char) -> *const c_char {
+unsafe extern "C" fn cmd_take1(
+    cmd: *mut sys::cmd_parms,
+    m: *mut c_void,
+    a: *const c_char,
+) -> *const c_char {
     unsafe { dispatch(cmd, m, &[a]) }
 }
 
@@ -156,11 +199,19 @@ unsafe extern "C" fn cmd_take3(
     unsafe { dispatch(cmd, m, &[a, b, c]) }
 }
 
-unsafe extern "C" fn cmd_raw(cmd: *mut sys::cmd_parms, m: *mut c_void, a: *const c_char) -> *const c_char {
+unsafe extern "C" fn cmd_raw(
+    cmd: *mut sys::cmd_parms,
+    m: *mut c_void,
+    a: *const c_char,
+) -> *const c_char {
     unsafe { dispatch(cmd, m, &[a]) }
 }
 
-unsafe extern "C" fn cmd_flag(cmd: *mut sys::cmd_parms, m: *mut c_void, on: c_int) -> *const c_char {
+unsafe extern "C" fn cmd_flag(
+    cmd: *mut sys::cmd_parms,
+    m: *mut c_void,
+    on: c_int,
+) -> *const c_char {
     let word: &CStr = if on != 0 { c"On" } else { c"Off" };
     unsafe { dispatch(cmd, m, &[word.as_ptr()]) }
 }

@@ -21,7 +21,10 @@ pub struct ServerState {
 
 impl ServerState {
     fn new(cfg: ServerConfig) -> Self {
-        ServerState { cfg, resource_server: OnceLock::new() }
+        ServerState {
+            cfg,
+            resource_server: OnceLock::new(),
+        }
     }
 
     /// The bearer-token validator of this server, made on first use in this process.
@@ -42,8 +45,13 @@ pub unsafe fn server_state<'a>(s: *const sys::server_rec) -> Option<&'a mut Serv
         return None;
     }
     // SAFETY: module_config is the vector httpd made for s; our slot holds a *mut ServerState.
-    let p = unsafe { sys::oidcrs_get_module_config((*s).module_config, module_ptr()) } as *mut ServerState;
-    if p.is_null() { None } else { Some(unsafe { &mut *p }) }
+    let p = unsafe { sys::oidcrs_get_module_config((*s).module_config, module_ptr()) }
+        as *mut ServerState;
+    if p.is_null() {
+        None
+    } else {
+        Some(unsafe { &mut *p })
+    }
 }
 
 /// The merged per-dir config of a request.
@@ -54,12 +62,24 @@ pub unsafe fn dir_config<'a>(r: *const sys::request_rec) -> Option<&'a DirConfig
     if r.is_null() {
         return None;
     }
-    let p = unsafe { sys::oidcrs_get_module_config((*r).per_dir_config, module_ptr()) } as *const DirConfig;
-    if p.is_null() { None } else { Some(unsafe { &*p }) }
+    let p = unsafe { sys::oidcrs_get_module_config((*r).per_dir_config, module_ptr()) }
+        as *const DirConfig;
+    if p.is_null() {
+        None
+    } else {
+        Some(unsafe { &*p })
+    }
 }
 
-pub unsafe extern "C" fn create_server_config(p: *mut sys::apr_pool_t, _s: *mut sys::server_rec) -> *mut c_void {
-    guard(std::ptr::null_mut(), |_| {}, || unsafe { pool_box(p, ServerState::new(ServerConfig::default())) }.cast())
+pub unsafe extern "C" fn create_server_config(
+    p: *mut sys::apr_pool_t,
+    _s: *mut sys::server_rec,
+) -> *mut c_void {
+    guard(
+        std::ptr::null_mut(),
+        |_| {},
+        || unsafe { pool_box(p, ServerState::new(ServerConfig::default())) }.cast(),
+    )
 }
 
 pub unsafe extern "C" fn merge_server_config(
@@ -67,28 +87,53 @@ pub unsafe extern "C" fn merge_server_config(
     base: *mut c_void,
     add: *mut c_void,
 ) -> *mut c_void {
-    guard(add, |_| {}, || {
-        if base.is_null() || add.is_null() {
-            return add;
-        }
-        // SAFETY: both are ServerState records made by create_server_config.
-        let (base, add) = unsafe { (&*(base as *const ServerState), &*(add as *const ServerState)) };
-        let merged = ServerConfig::merge(&base.cfg, &add.cfg);
-        unsafe { pool_box(p, ServerState::new(merged)) }.cast()
-    })
+    guard(
+        add,
+        |_| {},
+        || {
+            if base.is_null() || add.is_null() {
+                return add;
+            }
+            // SAFETY: both are ServerState records made by create_server_config.
+            let (base, add) = unsafe {
+                (
+                    &*(base as *const ServerState),
+                    &*(add as *const ServerState),
+                )
+            };
+            let merged = crate::config::merge_server(&base.cfg, &add.cfg);
+            unsafe { pool_box(p, ServerState::new(merged)) }.cast()
+        },
+    )
 }
 
-pub unsafe extern "C" fn create_dir_config(p: *mut sys::apr_pool_t, _dir: *mut c_char) -> *mut c_void {
-    guard(std::ptr::null_mut(), |_| {}, || unsafe { pool_box(p, DirConfig::default()) }.cast())
+pub unsafe extern "C" fn create_dir_config(
+    p: *mut sys::apr_pool_t,
+    _dir: *mut c_char,
+) -> *mut c_void {
+    guard(
+        std::ptr::null_mut(),
+        |_| {},
+        || unsafe { pool_box(p, DirConfig::default()) }.cast(),
+    )
 }
 
-pub unsafe extern "C" fn merge_dir_config(p: *mut sys::apr_pool_t, base: *mut c_void, add: *mut c_void) -> *mut c_void {
-    guard(add, |_| {}, || {
-        if base.is_null() || add.is_null() {
-            return add;
-        }
-        // SAFETY: both are DirConfig records made by create_dir_config (or an earlier merge).
-        let (base, add) = unsafe { (&*(base as *const DirConfig), &*(add as *const DirConfig)) };
-        unsafe { pool_box(p, DirConfig::merge(base, add)) }.cast()
-    })
+pub unsafe extern "C" fn merge_dir_config(
+    p: *mut sys::apr_pool_t,
+    base: *mut c_void,
+    add: *mut c_void,
+) -> *mut c_void {
+    guard(
+        add,
+        |_| {},
+        || {
+            if base.is_null() || add.is_null() {
+                return add;
+            }
+            // SAFETY: both are DirConfig records made by create_dir_config (or an earlier merge).
+            let (base, add) =
+                unsafe { (&*(base as *const DirConfig), &*(add as *const DirConfig)) };
+            unsafe { pool_box(p, crate::config::merge_dir(base, add)) }.cast()
+        },
+    )
 }

@@ -21,7 +21,10 @@ pub fn install_panic_hook() {
         } else {
             "non-string panic payload".to_string()
         };
-        let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
         let text = format!("panic at {location}: {message}");
         let _ = LAST_PANIC.try_with(|p| {
             if let Ok(mut p) = p.try_borrow_mut() {

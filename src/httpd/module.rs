@@ -3,7 +3,7 @@
 use std::ffi::{c_int, c_ulong};
 use std::ptr::{self, addr_of, addr_of_mut};
 
-use super::{authn, authz, body, cmds, config, guard, sys};
+use super::{authn, authz, body, cmds, config, guard, lifecycle, sys};
 
 /// httpd writes module_index, next, dynamic_load_handle and name into this record, so it is a
 /// `static mut`; the name matches the C module's, so `<IfModule mod_auth_openidc.c>` still works.
@@ -38,28 +38,49 @@ pub fn module_index() -> c_int {
 
 unsafe extern "C" fn register_hooks(p: *mut sys::apr_pool_t) {
     guard::install_panic_hook();
-    guard::guard((), |_| {}, || unsafe {
-        sys::ap_hook_check_authn(
-            Some(authn::check_authn),
-            ptr::null(),
-            ptr::null(),
-            sys::APR_HOOK_MIDDLE as c_int,
-            sys::AP_AUTH_INTERNAL_PER_CONF as c_int,
-        );
-        sys::ap_hook_note_auth_failure(Some(authn::note_auth_failure), ptr::null(), ptr::null(), sys::APR_HOOK_MIDDLE as c_int);
-        sys::ap_register_auth_provider(
-            p,
-            sys::AUTHZ_PROVIDER_GROUP.as_ptr().cast(),
-            c"claim".as_ptr(),
-            sys::AUTHZ_PROVIDER_VERSION.as_ptr().cast(),
-            addr_of!(authz::CLAIM_PROVIDER).cast(),
-            sys::AP_AUTH_INTERNAL_PER_CONF as c_int,
-        );
-        sys::ap_register_input_filter(
-            body::KEPT_BODY_FILTER.as_ptr(),
-            Some(body::kept_body_filter),
-            None,
-            sys::ap_filter_type_AP_FTYPE_RESOURCE,
-        );
-    });
+    guard::guard(
+        (),
+        |_| {},
+        || unsafe {
+            sys::ap_hook_check_config(
+                Some(lifecycle::check_config),
+                ptr::null(),
+                ptr::null(),
+                sys::APR_HOOK_MIDDLE as c_int,
+            );
+            sys::ap_hook_post_config(
+                Some(lifecycle::post_config),
+                ptr::null(),
+                ptr::null(),
+                sys::APR_HOOK_LAST as c_int,
+            );
+            sys::ap_hook_check_authn(
+                Some(authn::check_authn),
+                ptr::null(),
+                ptr::null(),
+                sys::APR_HOOK_MIDDLE as c_int,
+                sys::AP_AUTH_INTERNAL_PER_CONF as c_int,
+            );
+            sys::ap_hook_note_auth_failure(
+                Some(authn::note_auth_failure),
+                ptr::null(),
+                ptr::null(),
+                sys::APR_HOOK_MIDDLE as c_int,
+            );
+            sys::ap_register_auth_provider(
+                p,
+                sys::AUTHZ_PROVIDER_GROUP.as_ptr().cast(),
+                c"claim".as_ptr(),
+                sys::AUTHZ_PROVIDER_VERSION.as_ptr().cast(),
+                addr_of!(authz::CLAIM_PROVIDER).cast(),
+                sys::AP_AUTH_INTERNAL_PER_CONF as c_int,
+            );
+            sys::ap_register_input_filter(
+                body::KEPT_BODY_FILTER.as_ptr(),
+                Some(body::kept_body_filter),
+                None,
+                sys::ap_filter_type_AP_FTYPE_RESOURCE,
+            );
+        },
+    );
 }

@@ -28,7 +28,11 @@ impl HttpdRequest {
     /// # Safety
     /// `r` must be a live request_rec for the lifetime of the returned value.
     pub unsafe fn new(r: *mut sys::request_rec, may_read_body: bool) -> Self {
-        HttpdRequest { r, form: OnceCell::new(), may_read_body }
+        HttpdRequest {
+            r,
+            form: OnceCell::new(),
+            may_read_body,
+        }
     }
 
     pub fn raw(&self) -> *mut sys::request_rec {
@@ -42,7 +46,9 @@ impl HttpdRequest {
     }
 
     fn set(&self, table: *mut sys::apr_table_t, name: &str, value: &[u8]) {
-        let (Ok(n), Ok(v)) = (CString::new(name), CString::new(value)) else { return };
+        let (Ok(n), Ok(v)) = (CString::new(name), CString::new(value)) else {
+            return;
+        };
         // SAFETY: apr_table_set copies both strings into the table's pool.
         unsafe { sys::apr_table_set(table, n.as_ptr(), v.as_ptr()) }
     }
@@ -76,10 +82,6 @@ impl HttpdRequest {
         unsafe { (*self.r).user = super::pool::pstr((*self.r).pool, user.as_bytes()) };
     }
 
-    pub fn user(&self) -> Option<&str> {
-        c_str(unsafe { (*self.r).user })
-    }
-
     pub fn set_auth_type(&self, auth_type: &str) {
         unsafe { (*self.r).ap_auth_type = super::pool::pstr((*self.r).pool, auth_type.as_bytes()) };
     }
@@ -109,8 +111,12 @@ impl RequestView for HttpdRequest {
                 return Vec::new();
             }
             let n = (*arr).nelts.max(0) as usize;
-            let entries = std::slice::from_raw_parts((*arr).elts as *const sys::apr_table_entry_t, n);
-            entries.iter().filter_map(|e| c_str(e.key).map(str::to_string)).collect()
+            let entries =
+                std::slice::from_raw_parts((*arr).elts as *const sys::apr_table_entry_t, n);
+            entries
+                .iter()
+                .filter_map(|e| c_str(e.key).map(str::to_string))
+                .collect()
         }
     }
 
@@ -128,7 +134,11 @@ impl RequestView for HttpdRequest {
                     return None;
                 }
                 let ct = self.header("Content-Type")?;
-                if !ct.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
+                if !ct
+                    .trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("application/x-www-form-urlencoded")
+                {
                     return None;
                 }
                 // SAFETY: r is live; the body is read once and re-injected for the backend.

@@ -35,10 +35,18 @@ pub struct ClaimsCache {
 
 impl ClaimsCache {
     pub fn new(max_entries: usize) -> Self {
-        ClaimsCache { entries: RwLock::new(HashMap::new()), max_entries: max_entries.max(1) }
+        ClaimsCache {
+            entries: RwLock::new(HashMap::new()),
+            max_entries: max_entries.max(1),
+        }
     }
 
-    pub fn get(&self, key: &TokenKey, now: i64, freshness: Freshness) -> Option<Arc<Map<String, Value>>> {
+    pub fn get(
+        &self,
+        key: &TokenKey,
+        now: i64,
+        freshness: Freshness,
+    ) -> Option<Arc<Map<String, Value>>> {
         if freshness.0 < 0 {
             return None;
         }
@@ -53,21 +61,41 @@ impl ClaimsCache {
         Some(e.claims.clone())
     }
 
-    pub fn put(&self, key: TokenKey, claims: Arc<Map<String, Value>>, now: i64, expires_at: i64, freshness: Freshness) {
+    pub fn put(
+        &self,
+        key: TokenKey,
+        claims: Arc<Map<String, Value>>,
+        now: i64,
+        expires_at: i64,
+        freshness: Freshness,
+    ) {
         if freshness.0 < 0 || expires_at <= now {
             return;
         }
-        let Ok(mut entries) = self.entries.write() else { return };
+        let Ok(mut entries) = self.entries.write() else {
+            return;
+        };
         if entries.len() >= self.max_entries && !entries.contains_key(&key) {
             entries.retain(|_, e| e.expires_at > now);
             if entries.len() >= self.max_entries {
                 // Still full of live tokens: drop the one closest to expiry.
-                if let Some(victim) = entries.iter().min_by_key(|(_, e)| e.expires_at).map(|(k, _)| *k) {
+                if let Some(victim) = entries
+                    .iter()
+                    .min_by_key(|(_, e)| e.expires_at)
+                    .map(|(k, _)| *k)
+                {
                     entries.remove(&victim);
                 }
             }
         }
-        entries.insert(key, Entry { claims, validated_at: now, expires_at });
+        entries.insert(
+            key,
+            Entry {
+                claims,
+                validated_at: now,
+                expires_at,
+            },
+        );
     }
 
     pub fn len(&self) -> usize {
@@ -96,7 +124,10 @@ mod tests {
         c.put(k, claims("a"), 100, 200, Freshness(0));
         assert_eq!(c.get(&k, 150, Freshness(0)).unwrap()["sub"], "a");
         assert!(c.get(&k, 199, Freshness(0)).is_some());
-        assert!(c.get(&k, 200, Freshness(0)).is_none(), "never served at or beyond exp");
+        assert!(
+            c.get(&k, 200, Freshness(0)).is_none(),
+            "never served at or beyond exp"
+        );
     }
 
     #[test]
@@ -121,7 +152,13 @@ mod tests {
     fn keys_differ_per_token_and_bound_holds() {
         let c = ClaimsCache::new(3);
         for i in 0..10 {
-            c.put(token_key(&format!("t{i}")), claims(&i.to_string()), 100, 200 + i, Freshness(0));
+            c.put(
+                token_key(&format!("t{i}")),
+                claims(&i.to_string()),
+                100,
+                200 + i,
+                Freshness(0),
+            );
         }
         assert_eq!(c.len(), 3);
         // The latest-expiring ones survive.

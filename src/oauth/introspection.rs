@@ -56,7 +56,11 @@ pub struct Introspected {
 }
 
 fn form_encode(pairs: &[(String, String)]) -> String {
-    pairs.iter().map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v))).collect::<Vec<_>>().join("&")
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 pub fn build_request(s: &IntrospectionSettings, token: &str) -> HttpRequest {
@@ -70,15 +74,24 @@ pub fn build_request(s: &IntrospectionSettings, token: &str) -> HttpRequest {
             let creds = format!("{}:{}", percent_encode(id), percent_encode(secret));
             headers.push((
                 "Authorization".into(),
-                format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(creds)),
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(creds)
+                ),
             ));
         }
         IntrospectionAuth::ClientSecretPost => {
             params.push(("client_id".into(), s.client_id.clone().unwrap_or_default()));
-            params.push(("client_secret".into(), s.client_secret.clone().unwrap_or_default()));
+            params.push((
+                "client_secret".into(),
+                s.client_secret.clone().unwrap_or_default(),
+            ));
         }
         IntrospectionAuth::BearerAccessToken(configured) => {
-            let bearer = configured.as_deref().filter(|t| !t.is_empty()).unwrap_or(token);
+            let bearer = configured
+                .as_deref()
+                .filter(|t| !t.is_empty())
+                .unwrap_or(token);
             headers.push(("Authorization".into(), format!("Bearer {bearer}")));
         }
         IntrospectionAuth::None => {
@@ -90,9 +103,19 @@ pub fn build_request(s: &IntrospectionSettings, token: &str) -> HttpRequest {
     let encoded = form_encode(&params);
     if s.use_get {
         let sep = if s.endpoint.contains('?') { '&' } else { '?' };
-        HttpRequest { method: HttpMethod::Get, url: format!("{}{sep}{encoded}", s.endpoint), headers, body: None }
+        HttpRequest {
+            method: HttpMethod::Get,
+            url: format!("{}{sep}{encoded}", s.endpoint),
+            headers,
+            body: None,
+        }
     } else {
-        HttpRequest { method: HttpMethod::Post, url: s.endpoint.clone(), headers, body: Some(encoded.into_bytes()) }
+        HttpRequest {
+            method: HttpMethod::Post,
+            url: s.endpoint.clone(),
+            headers,
+            body: Some(encoded.into_bytes()),
+        }
     }
 }
 
@@ -103,9 +126,12 @@ pub fn introspect(
     token: &str,
     now: i64,
 ) -> Result<Introspected, IntrospectionError> {
-    let resp = http
-        .send(&build_request(s, token))
-        .map_err(|e| IntrospectionError::Unavailable(format!("introspection endpoint {} failed: {e}", s.endpoint)))?;
+    let resp = http.send(&build_request(s, token)).map_err(|e| {
+        IntrospectionError::Unavailable(format!(
+            "introspection endpoint {} failed: {e}",
+            s.endpoint
+        ))
+    })?;
     if !(200..300).contains(&resp.status) {
         return Err(IntrospectionError::Unavailable(format!(
             "introspection endpoint {} answered HTTP {}",
@@ -113,7 +139,10 @@ pub fn introspect(
         )));
     }
     let value: Value = serde_json::from_slice(&resp.body).map_err(|_| {
-        IntrospectionError::Unavailable(format!("introspection endpoint {} answered no JSON", s.endpoint))
+        IntrospectionError::Unavailable(format!(
+            "introspection endpoint {} answered no JSON",
+            s.endpoint
+        ))
     })?;
     let Value::Object(result) = value else {
         return Err(IntrospectionError::Unavailable(format!(
@@ -125,10 +154,16 @@ pub fn introspect(
 }
 
 /// The decision on an introspection answer (separate from I/O for tests).
-pub fn interpret(mut result: Map<String, Value>, expiry: &ExpiryClaim, now: i64) -> Result<Introspected, IntrospectionError> {
+pub fn interpret(
+    mut result: Map<String, Value>,
+    expiry: &ExpiryClaim,
+    now: i64,
+) -> Result<Introspected, IntrospectionError> {
     if let Some(err) = result.get("error") {
         let err = err.as_str().unwrap_or("error");
-        return Err(IntrospectionError::Inactive(format!("introspection answered error {err:?}")));
+        return Err(IntrospectionError::Inactive(format!(
+            "introspection answered error {err:?}"
+        )));
     }
     let cache_until = match result.get("active") {
         Some(active) => {
@@ -140,14 +175,22 @@ pub fn interpret(mut result: Map<String, Value>, expiry: &ExpiryClaim, now: i64)
             if !is_active {
                 return Err(IntrospectionError::Inactive("token is not active".into()));
             }
-            expiry_of(&result, &ExpiryClaim { name: "exp".into(), absolute: true, mandatory: false }, now)?
+            expiry_of(
+                &result,
+                &ExpiryClaim {
+                    name: "exp".into(),
+                    absolute: true,
+                    mandatory: false,
+                },
+                now,
+            )?
         }
         None => expiry_of(&result, expiry, now)?,
     };
-    if let Some(at) = cache_until {
-        if at <= now {
-            return Err(IntrospectionError::Inactive("token has expired".into()));
-        }
+    if let Some(at) = cache_until
+        && at <= now
+    {
+        return Err(IntrospectionError::Inactive("token has expired".into()));
     }
     let cache_until = cache_until.unwrap_or(now + DEFAULT_CACHE_SECONDS);
     // PingFederate: the claims are in a nested "access_token" object; keep client_id and scope.
@@ -166,17 +209,29 @@ pub fn interpret(mut result: Map<String, Value>, expiry: &ExpiryClaim, now: i64)
         }
         None => result,
     };
-    Ok(Introspected { claims, cache_until })
+    Ok(Introspected {
+        claims,
+        cache_until,
+    })
 }
 
-fn expiry_of(result: &Map<String, Value>, claim: &ExpiryClaim, now: i64) -> Result<Option<i64>, IntrospectionError> {
+fn expiry_of(
+    result: &Map<String, Value>,
+    claim: &ExpiryClaim,
+    now: i64,
+) -> Result<Option<i64>, IntrospectionError> {
     match result.get(&claim.name) {
-        None if claim.mandatory => {
-            Err(IntrospectionError::Inactive(format!("introspection answer has no {:?} claim", claim.name)))
-        }
+        None if claim.mandatory => Err(IntrospectionError::Inactive(format!(
+            "introspection answer has no {:?} claim",
+            claim.name
+        ))),
         None => Ok(None),
         Some(v) => match v.as_i64() {
-            Some(n) if n > 0 => Ok(Some(if claim.absolute { n } else { now.saturating_add(n) })),
+            Some(n) if n > 0 => Ok(Some(if claim.absolute {
+                n
+            } else {
+                now.saturating_add(n)
+            })),
             _ if claim.mandatory => Err(IntrospectionError::Inactive(format!(
                 "introspection answer's {:?} claim is not a positive integer",
                 claim.name
@@ -196,7 +251,11 @@ mod tests {
     }
 
     fn default_expiry() -> ExpiryClaim {
-        ExpiryClaim { name: "expires_in".into(), absolute: false, mandatory: true }
+        ExpiryClaim {
+            name: "expires_in".into(),
+            absolute: false,
+            mandatory: true,
+        }
     }
 
     fn settings(auth: IntrospectionAuth, use_get: bool) -> IntrospectionSettings {
@@ -214,14 +273,26 @@ mod tests {
 
     #[test]
     fn active_true_uses_exp() {
-        let r = interpret(obj(json!({"active": true, "sub": "a", "exp": 2000})), &default_expiry(), 1000).unwrap();
+        let r = interpret(
+            obj(json!({"active": true, "sub": "a", "exp": 2000})),
+            &default_expiry(),
+            1000,
+        )
+        .unwrap();
         assert_eq!(r.cache_until, 2000);
         assert_eq!(r.claims["sub"], "a");
     }
 
     #[test]
     fn active_string_true_is_accepted_and_false_rejected() {
-        assert!(interpret(obj(json!({"active": "TRUE", "exp": 2000})), &default_expiry(), 1000).is_ok());
+        assert!(
+            interpret(
+                obj(json!({"active": "TRUE", "exp": 2000})),
+                &default_expiry(),
+                1000
+            )
+            .is_ok()
+        );
         assert!(matches!(
             interpret(obj(json!({"active": false})), &default_expiry(), 1000),
             Err(IntrospectionError::Inactive(_))
@@ -238,23 +309,57 @@ mod tests {
 
     #[test]
     fn no_active_uses_configured_expiry_claim() {
-        let r = interpret(obj(json!({"sub": "a", "expires_in": 30})), &default_expiry(), 1000).unwrap();
+        let r = interpret(
+            obj(json!({"sub": "a", "expires_in": 30})),
+            &default_expiry(),
+            1000,
+        )
+        .unwrap();
         assert_eq!(r.cache_until, 1030);
-        let abs = ExpiryClaim { name: "valid_until".into(), absolute: true, mandatory: true };
-        assert_eq!(interpret(obj(json!({"valid_until": 1500})), &abs, 1000).unwrap().cache_until, 1500);
-        assert!(interpret(obj(json!({"sub": "a"})), &default_expiry(), 1000).is_err(), "mandatory claim missing");
-        let optional = ExpiryClaim { mandatory: false, ..default_expiry() };
+        let abs = ExpiryClaim {
+            name: "valid_until".into(),
+            absolute: true,
+            mandatory: true,
+        };
+        assert_eq!(
+            interpret(obj(json!({"valid_until": 1500})), &abs, 1000)
+                .unwrap()
+                .cache_until,
+            1500
+        );
+        assert!(
+            interpret(obj(json!({"sub": "a"})), &default_expiry(), 1000).is_err(),
+            "mandatory claim missing"
+        );
+        let optional = ExpiryClaim {
+            mandatory: false,
+            ..default_expiry()
+        };
         assert!(interpret(obj(json!({"sub": "a"})), &optional, 1000).is_ok());
     }
 
     #[test]
     fn expired_exp_is_inactive() {
-        assert!(interpret(obj(json!({"active": true, "exp": 999})), &default_expiry(), 1000).is_err());
+        assert!(
+            interpret(
+                obj(json!({"active": true, "exp": 999})),
+                &default_expiry(),
+                1000
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn error_member_is_rejected() {
-        assert!(interpret(obj(json!({"error": "invalid_client"})), &default_expiry(), 1000).is_err());
+        assert!(
+            interpret(
+                obj(json!({"error": "invalid_client"})),
+                &default_expiry(),
+                1000
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -265,17 +370,30 @@ mod tests {
             1000,
         )
         .unwrap();
-        assert_eq!(Value::Object(r.claims), json!({"sub": "p", "client_id": "c", "scope": "s"}));
+        assert_eq!(
+            Value::Object(r.claims),
+            json!({"sub": "p", "client_id": "c", "scope": "s"})
+        );
     }
 
     #[test]
     fn basic_auth_post_request() {
-        let req = build_request(&settings(IntrospectionAuth::ClientSecretBasic, false), "tok en");
+        let req = build_request(
+            &settings(IntrospectionAuth::ClientSecretBasic, false),
+            "tok en",
+        );
         assert_eq!(req.method, HttpMethod::Post);
         let body = String::from_utf8(req.body.unwrap()).unwrap();
         assert_eq!(body, "token_type_hint=access_token&token=tok%20en");
-        let auth = &req.headers.iter().find(|(n, _)| n == "Authorization").unwrap().1;
-        let decoded = base64::engine::general_purpose::STANDARD.decode(auth.strip_prefix("Basic ").unwrap()).unwrap();
+        let auth = &req
+            .headers
+            .iter()
+            .find(|(n, _)| n == "Authorization")
+            .unwrap()
+            .1;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(auth.strip_prefix("Basic ").unwrap())
+            .unwrap();
         assert_eq!(decoded, b"rs%20client:s3cr%3At");
     }
 
@@ -289,11 +407,36 @@ mod tests {
 
     #[test]
     fn bearer_auth_uses_configured_or_own_token() {
-        let own = build_request(&settings(IntrospectionAuth::BearerAccessToken(None), false), "T1");
-        assert!(own.headers.contains(&("Authorization".into(), "Bearer T1".into())));
-        let empty = build_request(&settings(IntrospectionAuth::BearerAccessToken(Some(String::new())), false), "T1");
-        assert!(empty.headers.contains(&("Authorization".into(), "Bearer T1".into())));
-        let conf = build_request(&settings(IntrospectionAuth::BearerAccessToken(Some("RS".into())), false), "T1");
-        assert!(conf.headers.contains(&("Authorization".into(), "Bearer RS".into())));
+        let own = build_request(
+            &settings(IntrospectionAuth::BearerAccessToken(None), false),
+            "T1",
+        );
+        assert!(
+            own.headers
+                .contains(&("Authorization".into(), "Bearer T1".into()))
+        );
+        let empty = build_request(
+            &settings(
+                IntrospectionAuth::BearerAccessToken(Some(String::new())),
+                false,
+            ),
+            "T1",
+        );
+        assert!(
+            empty
+                .headers
+                .contains(&("Authorization".into(), "Bearer T1".into()))
+        );
+        let conf = build_request(
+            &settings(
+                IntrospectionAuth::BearerAccessToken(Some("RS".into())),
+                false,
+            ),
+            "T1",
+        );
+        assert!(
+            conf.headers
+                .contains(&("Authorization".into(), "Bearer RS".into()))
+        );
     }
 }

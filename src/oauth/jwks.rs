@@ -40,7 +40,12 @@ pub struct RemoteJwks {
 
 impl RemoteJwks {
     pub fn new(uri: String, refresh_interval: i64) -> Self {
-        RemoteJwks { uri, refresh_interval, current: RwLock::new(None), fetch: Mutex::new(RefetchLimiter::new(FORCED_REFRESH_MIN_INTERVAL)) }
+        RemoteJwks {
+            uri,
+            refresh_interval,
+            current: RwLock::new(None),
+            fetch: Mutex::new(RefetchLimiter::new(FORCED_REFRESH_MIN_INTERVAL)),
+        }
     }
 
     pub fn uri(&self) -> &str {
@@ -62,7 +67,10 @@ impl RemoteJwks {
         if let Some(k) = self.fresh(now) {
             return Ok(k);
         }
-        let _guard = self.fetch.lock().map_err(|_| JwksError::Unavailable("lock poisoned".into()))?;
+        let _guard = self
+            .fetch
+            .lock()
+            .map_err(|_| JwksError::Unavailable("lock poisoned".into()))?;
         if let Some(k) = self.fresh(now) {
             return Ok(k); // another thread fetched while we waited
         }
@@ -78,10 +86,10 @@ impl RemoteJwks {
     pub fn refresh_for_unknown_kid(&self, http: &dyn HttpClient, now: i64) -> Option<Arc<KeySet>> {
         let seen = self.last_good().map(|k| Arc::as_ptr(&k));
         let mut limiter = self.fetch.lock().ok()?;
-        if let Some(k) = self.last_good() {
-            if Some(Arc::as_ptr(&k)) != seen {
-                return Some(k); // refreshed by another thread meanwhile
-            }
+        if let Some(k) = self.last_good()
+            && Some(Arc::as_ptr(&k)) != seen
+        {
+            return Some(k); // refreshed by another thread meanwhile
         }
         if !limiter.try_acquire(now) {
             return None;
@@ -93,7 +101,10 @@ impl RemoteJwks {
     fn store(&self, keys: KeySet, now: i64) -> Arc<KeySet> {
         let keys = Arc::new(keys);
         if let Ok(mut cur) = self.current.write() {
-            *cur = Some(Fetched { keys: keys.clone(), fetched_at: now });
+            *cur = Some(Fetched {
+                keys: keys.clone(),
+                fetched_at: now,
+            });
         }
         keys
     }
@@ -105,13 +116,17 @@ impl RemoteJwks {
             headers: vec![("Accept".into(), "application/json".into())],
             body: None,
         };
-        let resp = http
-            .send(&req)
-            .map_err(|e| JwksError::Unavailable(format!("fetching JWKS from {} failed: {e}", self.uri)))?;
+        let resp = http.send(&req).map_err(|e| {
+            JwksError::Unavailable(format!("fetching JWKS from {} failed: {e}", self.uri))
+        })?;
         if resp.status != 200 {
-            return Err(JwksError::Unavailable(format!("JWKS URI {} answered HTTP {}", self.uri, resp.status)));
+            return Err(JwksError::Unavailable(format!(
+                "JWKS URI {} answered HTTP {}",
+                self.uri, resp.status
+            )));
         }
-        KeySet::from_jwks_json(&resp.body)
-            .map_err(|e| JwksError::Unavailable(format!("JWKS from {} is not usable: {e}", self.uri)))
+        KeySet::from_jwks_json(&resp.body).map_err(|e| {
+            JwksError::Unavailable(format!("JWKS from {} is not usable: {e}", self.uri))
+        })
     }
 }

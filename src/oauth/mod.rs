@@ -22,14 +22,13 @@ use crate::config::{DirConfig, ServerConfig};
 use crate::decision::{Decision, Denial, Identity, LogLevel};
 use crate::deps::{Clock, HttpClient, HttpMethod, HttpRequest, SystemClock};
 use crate::http_client::UreqClient;
-use crate::jose::{self, ClaimsPolicy, JoseError, KeySet};
+use crate::jose::{self, ClaimsPolicy, JoseError};
 use crate::request::RequestView;
 use crate::token::{self, Extracted};
 
 /// The challenge for an authenticated token that `Require claim` refuses (as the C module's
 /// OIDC_OAUTH_BEARER_SCOPE_ERROR value).
-pub const INSUFFICIENT_SCOPE_CHALLENGE: &str =
-    "Bearer error=\"insufficient_scope\", error_description=\"Different scope(s) or other claims required\"";
+pub const INSUFFICIENT_SCOPE_CHALLENGE: &str = "Bearer error=\"insufficient_scope\", error_description=\"Different scope(s) or other claims required\"";
 
 /// Longest token we look at (RFC 8725 bis: cap before decoding).
 pub const MAX_TOKEN_LENGTH: usize = 16 * 1024;
@@ -46,7 +45,10 @@ const MAX_CACHED_TOKENS: usize = 10_000;
 /// True when the request carries a bearer token where this location accepts one
 /// (`AuthType auth-openidc` uses this to pick the bearer path).
 pub fn has_bearer_token(req: &dyn RequestView, dir: &DirConfig) -> bool {
-    matches!(token::extract_token(req, &dir.accept_token_as()), Extracted::Found(_))
+    matches!(
+        token::extract_token(req, &dir.accept_token_as()),
+        Extracted::Found(_)
+    )
 }
 
 /// Why a token was refused, with what the client is told.
@@ -80,11 +82,22 @@ impl ResourceServer {
     pub fn new(cfg: &ServerConfig) -> Result<ResourceServer, String> {
         let settings = OAuthSettings::from_config(cfg)?;
         let http = UreqClient::new(&settings.http)?;
-        Ok(ResourceServer::with(settings, Box::new(http), Box::new(SystemClock)))
+        Ok(ResourceServer::with(
+            settings,
+            Box::new(http),
+            Box::new(SystemClock),
+        ))
     }
 
-    pub fn with(settings: OAuthSettings, http: Box<dyn HttpClient>, clock: Box<dyn Clock>) -> ResourceServer {
-        let jwks = settings.jwks_uri.clone().map(|u| Arc::new(RemoteJwks::new(u, settings.jwks_refresh_interval)));
+    pub fn with(
+        settings: OAuthSettings,
+        http: Box<dyn HttpClient>,
+        clock: Box<dyn Clock>,
+    ) -> ResourceServer {
+        let jwks = settings
+            .jwks_uri
+            .clone()
+            .map(|u| Arc::new(RemoteJwks::new(u, settings.jwks_refresh_interval)));
         ResourceServer {
             settings,
             http,
@@ -95,7 +108,12 @@ impl ResourceServer {
         }
     }
 
-    pub fn authenticate(&self, req: &dyn RequestView, _cfg: &ServerConfig, dir: &DirConfig) -> Decision {
+    pub fn authenticate(
+        &self,
+        req: &dyn RequestView,
+        _cfg: &ServerConfig,
+        dir: &DirConfig,
+    ) -> Decision {
         self.decide(req, &RequestSettings::from_config(dir))
     }
 
@@ -105,12 +123,20 @@ impl ResourceServer {
         let token = match token::extract_token(req, &rs.accept) {
             Extracted::Found(t) => t,
             Extracted::NotFound => {
-                return self.challenge(req, rs, "invalid_request", "No bearer token found in the request", None);
+                return self.challenge(
+                    req,
+                    rs,
+                    "invalid_request",
+                    "No bearer token found in the request",
+                    None,
+                );
             }
         };
         let claims = match self.validate(&token, rs, now) {
             Ok(c) => c,
-            Err(Failure::InvalidToken(why)) => return self.challenge(req, rs, "invalid_token", &why, None),
+            Err(Failure::InvalidToken(why)) => {
+                return self.challenge(req, rs, "invalid_token", &why, None);
+            }
             Err(Failure::ProviderDown(why)) => {
                 return Decision::Deny(Denial {
                     status: 503,
@@ -126,7 +152,10 @@ impl ResourceServer {
                 rs,
                 "invalid_token",
                 "Could not set remote user",
-                Some(format!("OIDCOAuthRemoteUserClaim {:?} gives no user for this token", self.settings.remote_user.claim)),
+                Some(format!(
+                    "OIDCOAuthRemoteUserClaim {:?} gives no user for this token",
+                    self.settings.remote_user.claim
+                )),
             );
         };
         let remove_headers = claims::headers_to_scrub(
@@ -149,7 +178,13 @@ impl ResourceServer {
             &mut out,
         );
         claims::set_app_info(&mut out, "OIDC_", "access_token", &token, rs.pass);
-        Decision::Allow(Identity { user, remove_headers, headers: out.headers, env: out.env, claims })
+        Decision::Allow(Identity {
+            user,
+            remove_headers,
+            headers: out.headers,
+            env: out.env,
+            claims,
+        })
     }
 
     fn challenge(
@@ -169,7 +204,12 @@ impl ResourceServer {
     }
 
     /// Claims of a valid token: from the cache, or validated now (and cached).
-    fn validate(&self, token: &str, rs: &RequestSettings, now: i64) -> Result<Arc<Map<String, Value>>, Failure> {
+    fn validate(
+        &self,
+        token: &str,
+        rs: &RequestSettings,
+        now: i64,
+    ) -> Result<Arc<Map<String, Value>>, Failure> {
         let key = token_key(token);
         let freshness = Freshness(rs.introspection_interval);
         if let Some(claims) = self.tokens.get(&key, now, freshness) {
@@ -177,26 +217,36 @@ impl ResourceServer {
         }
         let (claims, expires_at) = match self.introspection_settings(now) {
             Some(intro) => {
-                let r = introspection::introspect(self.http.as_ref(), &intro, token, now).map_err(|e| match e {
-                    introspection::IntrospectionError::Unavailable(e) => Failure::ProviderDown(e),
-                    introspection::IntrospectionError::Inactive(e) => Failure::InvalidToken(e),
-                })?;
+                let r = introspection::introspect(self.http.as_ref(), &intro, token, now).map_err(
+                    |e| match e {
+                        introspection::IntrospectionError::Unavailable(e) => {
+                            Failure::ProviderDown(e)
+                        }
+                        introspection::IntrospectionError::Inactive(e) => Failure::InvalidToken(e),
+                    },
+                )?;
                 (r.claims, r.cache_until)
             }
             None => {
                 let claims = self.validate_jwt(token, now)?;
-                let exp = claims.get("exp").and_then(Value::as_f64).map(|e| e as i64).unwrap_or(now);
+                let exp = claims
+                    .get("exp")
+                    .and_then(Value::as_f64)
+                    .map(|e| e as i64)
+                    .unwrap_or(now);
                 (claims, exp)
             }
         };
         let claims = Arc::new(claims);
-        self.tokens.put(key, claims.clone(), now, expires_at, freshness);
+        self.tokens
+            .put(key, claims.clone(), now, expires_at, freshness);
         Ok(claims)
     }
 
     /// Local validation of a JWT access token (RFC 9068 / RFC 8725).
     fn validate_jwt(&self, token: &str, now: i64) -> Result<Map<String, Value>, Failure> {
-        let parsed = jose::parse_compact(token, MAX_TOKEN_LENGTH).map_err(|e| Failure::InvalidToken(e.to_string()))?;
+        let parsed = jose::parse_compact(token, MAX_TOKEN_LENGTH)
+            .map_err(|e| Failure::InvalidToken(e.to_string()))?;
         let mut last_err: Option<JoseError> = None;
         if !self.settings.static_keys.is_empty() {
             match jose::verify_signature(&parsed, &self.settings.static_keys) {
@@ -205,7 +255,9 @@ impl ResourceServer {
             }
         }
         if let Some(remote) = self.remote_jwks(now) {
-            let keys = remote.keys(self.http.as_ref(), now).map_err(|e| Failure::ProviderDown(e.to_string()))?;
+            let keys = remote
+                .keys(self.http.as_ref(), now)
+                .map_err(|e| Failure::ProviderDown(e.to_string()))?;
             match jose::verify_signature(&parsed, &keys) {
                 Ok(()) => return self.check_claims(parsed.claims, now),
                 Err(JoseError::UnknownKid) => {
@@ -227,22 +279,27 @@ impl ResourceServer {
         }))
     }
 
-    fn check_claims(&self, claims: Map<String, Value>, now: i64) -> Result<Map<String, Value>, Failure> {
+    fn check_claims(
+        &self,
+        claims: Map<String, Value>,
+        now: i64,
+    ) -> Result<Map<String, Value>, Failure> {
         let mut policy = ClaimsPolicy::new(now);
         policy.leeway = LEEWAY_SECONDS;
         policy.require_exp = true;
         policy.audiences = self.settings.audiences.clone();
         policy.issuer = self.settings.issuer.clone();
-        jose::validate_claims(&claims, &policy).map_err(|e| Failure::InvalidToken(e.to_string()))?;
+        jose::validate_claims(&claims, &policy)
+            .map_err(|e| Failure::InvalidToken(e.to_string()))?;
         Ok(claims)
     }
 
     /// The JWKS source: configured, or the metadata document's `jwks_uri`.
     fn remote_jwks(&self, now: i64) -> Option<Arc<RemoteJwks>> {
-        if let Some(j) = self.jwks.read().ok()?.as_ref() {
-            if self.settings.metadata_url.is_none() || self.settings.jwks_uri.is_some() {
-                return Some(j.clone());
-            }
+        if let Some(j) = self.jwks.read().ok()?.as_ref()
+            && (self.settings.metadata_url.is_none() || self.settings.jwks_uri.is_some())
+        {
+            return Some(j.clone());
         }
         let uri = self.metadata(now).and_then(|m| m.1)?;
         let mut slot = self.jwks.write().ok()?;
@@ -273,16 +330,29 @@ impl ResourceServer {
     /// (introspection_endpoint, jwks_uri) from `OIDCOAuthServerMetadataURL`, cached 24 h.
     fn metadata(&self, now: i64) -> Option<(Option<String>, Option<String>)> {
         let url = self.settings.metadata_url.as_ref()?;
-        if let Ok(m) = self.metadata.read() {
-            if let Some(m) = m.as_ref().filter(|m| now < m.fetched_at + METADATA_CACHE_SECONDS) {
-                return Some((m.introspection_endpoint.clone(), m.jwks_uri.clone()));
-            }
+        if let Ok(m) = self.metadata.read()
+            && let Some(m) = m
+                .as_ref()
+                .filter(|m| now < m.fetched_at + METADATA_CACHE_SECONDS)
+        {
+            return Some((m.introspection_endpoint.clone(), m.jwks_uri.clone()));
         }
-        let req = HttpRequest { method: HttpMethod::Get, url: url.clone(), headers: vec![], body: None };
+        let req = HttpRequest {
+            method: HttpMethod::Get,
+            url: url.clone(),
+            headers: vec![],
+            body: None,
+        };
         let resp = self.http.send(&req).ok().filter(|r| r.status == 200)?;
-        let Ok(Value::Object(doc)) = serde_json::from_slice::<Value>(&resp.body) else { return None };
+        let Ok(Value::Object(doc)) = serde_json::from_slice::<Value>(&resp.body) else {
+            return None;
+        };
         let get = |k: &str| doc.get(k).and_then(Value::as_str).map(str::to_string);
-        let m = AsMetadata { introspection_endpoint: get("introspection_endpoint"), jwks_uri: get("jwks_uri"), fetched_at: now };
+        let m = AsMetadata {
+            introspection_endpoint: get("introspection_endpoint"),
+            jwks_uri: get("jwks_uri"),
+            fetched_at: now,
+        };
         let out = (m.introspection_endpoint.clone(), m.jwks_uri.clone());
         if let Ok(mut slot) = self.metadata.write() {
             *slot = Some(m);
@@ -292,16 +362,30 @@ impl ResourceServer {
 }
 
 /// RFC 6750 §3 challenge, shaped as the C module shapes it (`Basic` when only basic is accepted).
-fn www_authenticate(rs: &RequestSettings, realm: Option<&str>, error: &str, description: &str) -> String {
-    let scheme = if rs.accept.len() == 1 && rs.accept[0] == crate::config::values::TokenSource::Basic {
-        "Basic"
-    } else {
-        "Bearer"
+fn www_authenticate(
+    rs: &RequestSettings,
+    realm: Option<&str>,
+    error: &str,
+    description: &str,
+) -> String {
+    let scheme =
+        if rs.accept.len() == 1 && rs.accept[0] == crate::config::values::TokenSource::Basic {
+            "Basic"
+        } else {
+            "Bearer"
+        };
+    let clean = |s: &str| {
+        s.chars()
+            .filter(|c| *c != '"' && *c != '\\' && !c.is_control())
+            .collect::<String>()
     };
-    let clean = |s: &str| s.chars().filter(|c| *c != '"' && *c != '\\' && !c.is_control()).collect::<String>();
     let mut h = scheme.to_string();
     match realm {
-        Some(realm) => h.push_str(&format!(" realm=\"{}\", error=\"{}\"", clean(realm), clean(error))),
+        Some(realm) => h.push_str(&format!(
+            " realm=\"{}\", error=\"{}\"",
+            clean(realm),
+            clean(error)
+        )),
         None => h.push_str(&format!(" error=\"{}\"", clean(error))),
     }
     h.push_str(&format!(", error_description=\"{}\"", clean(description)));

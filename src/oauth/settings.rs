@@ -86,21 +86,29 @@ impl OAuthSettings {
             client_secret: None,
             params: Vec::new(),
             token_param_name: "token".into(),
-            expiry: ExpiryClaim { name: "expires_in".into(), absolute: false, mandatory: true },
+            expiry: ExpiryClaim {
+                name: "expires_in".into(),
+                absolute: false,
+                mandatory: true,
+            },
         }
     }
 }
 
 /// Introspection settings from the config; `endpoint` may be empty (then metadata supplies it),
 /// `None` when neither an endpoint nor a metadata URL is configured.
-fn introspection_from(cfg: &ServerConfig, endpoint: Option<String>) -> Option<IntrospectionSettings> {
+fn introspection_from(
+    cfg: &ServerConfig,
+    endpoint: Option<String>,
+) -> Option<IntrospectionSettings> {
     if endpoint.is_none() && cfg.oauth_server_metadata_url.is_none() {
         return None;
     }
     let auth = match cfg.introspection_endpoint_auth() {
         Some(EndpointAuth::ClientSecretPost) => IntrospectionAuth::ClientSecretPost,
         Some(EndpointAuth::BearerAccessToken) => IntrospectionAuth::BearerAccessToken(
-            cfg.introspection_client_auth_bearer_token().map(str::to_string),
+            cfg.introspection_client_auth_bearer_token()
+                .map(str::to_string),
         ),
         Some(EndpointAuth::None) => IntrospectionAuth::None,
         _ => IntrospectionAuth::ClientSecretBasic,
@@ -109,7 +117,11 @@ fn introspection_from(cfg: &ServerConfig, endpoint: Option<String>) -> Option<In
     let params = cfg
         .oauth_introspection_endpoint_params
         .as_deref()
-        .map(|p| form_pairs(p.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+        .map(|p| {
+            form_pairs(p.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
         .unwrap_or_default();
     Some(IntrospectionSettings {
         endpoint: endpoint.unwrap_or_default(),

@@ -10,6 +10,7 @@ use super::*;
 use crate::config::values::{ClaimEncoding, PassClaimsAs, RemoteUserClaim, TokenSource};
 use crate::deps::{FixedClock, HttpError, HttpResponse};
 use crate::http_client::HttpSettings;
+use crate::jose::KeySet;
 use crate::jose::testkit::{NOW, TestKey, claims_at, jwks};
 use crate::request::TestRequest;
 
@@ -36,22 +37,36 @@ impl Provider {
 
     fn client(self: &Arc<Self>) -> Box<dyn HttpClient> {
         let p = self.clone();
-        Box::new(move |req: &HttpRequest| -> Result<HttpResponse, HttpError> {
-            if p.down.load(Ordering::SeqCst) {
-                return Err(HttpError::Timeout);
-            }
-            if req.url.starts_with(JWKS_URI) {
-                p.jwks_calls.fetch_add(1, Ordering::SeqCst);
-                let body = p.jwks.lock().unwrap().clone().into_bytes();
-                return Ok(HttpResponse { status: 200, headers: vec![], body });
-            }
-            if req.url.starts_with("https://op.example/introspect") {
-                p.introspection_calls.fetch_add(1, Ordering::SeqCst);
-                let (status, body) = p.introspection.lock().unwrap().clone();
-                return Ok(HttpResponse { status, headers: vec![], body: body.into_bytes() });
-            }
-            Ok(HttpResponse { status: 404, headers: vec![], body: vec![] })
-        })
+        Box::new(
+            move |req: &HttpRequest| -> Result<HttpResponse, HttpError> {
+                if p.down.load(Ordering::SeqCst) {
+                    return Err(HttpError::Timeout);
+                }
+                if req.url.starts_with(JWKS_URI) {
+                    p.jwks_calls.fetch_add(1, Ordering::SeqCst);
+                    let body = p.jwks.lock().unwrap().clone().into_bytes();
+                    return Ok(HttpResponse {
+                        status: 200,
+                        headers: vec![],
+                        body,
+                    });
+                }
+                if req.url.starts_with("https://op.example/introspect") {
+                    p.introspection_calls.fetch_add(1, Ordering::SeqCst);
+                    let (status, body) = p.introspection.lock().unwrap().clone();
+                    return Ok(HttpResponse {
+                        status,
+                        headers: vec![],
+                        body: body.into_bytes(),
+                    });
+                }
+                Ok(HttpResponse {
+                    status: 404,
+                    headers: vec![],
+                    body: vec![],
+                })
+            },
+        )
     }
 }
 
@@ -64,7 +79,12 @@ fn settings() -> OAuthSettings {
         issuer: None,
         introspection: None,
         metadata_url: None,
-        remote_user: RemoteUserClaim { claim: "sub".into(), append_issuer: false, regex: None, replacement: None },
+        remote_user: RemoteUserClaim {
+            claim: "sub".into(),
+            append_issuer: false,
+            regex: None,
+            replacement: None,
+        },
         claim_prefix: "OIDC-".into(),
         claim_delimiter: ",".into(),
         whitelist: None,
@@ -74,13 +94,21 @@ fn settings() -> OAuthSettings {
 }
 
 fn server(settings: OAuthSettings, provider: &Arc<Provider>, clock: i64) -> ResourceServer {
-    ResourceServer::with(settings, provider.client(), Box::new(FixedClock::new(clock)))
+    ResourceServer::with(
+        settings,
+        provider.client(),
+        Box::new(FixedClock::new(clock)),
+    )
 }
 
 fn rs() -> RequestSettings<'static> {
     RequestSettings {
         accept: std::borrow::Cow::Owned(vec![TokenSource::Header]),
-        pass: PassClaimsAs { headers: true, environment: false, encoding: ClaimEncoding::None },
+        pass: PassClaimsAs {
+            headers: true,
+            environment: false,
+            encoding: ClaimEncoding::None,
+        },
         authn_header: None,
         introspection_interval: 0,
     }
@@ -91,7 +119,10 @@ fn bearer(token: &str) -> TestRequest {
 }
 
 fn header<'a>(id: &'a Identity, name: &str) -> Option<&'a str> {
-    id.headers.iter().find(|(n, _)| n == name).map(|(_, v)| std::str::from_utf8(v).unwrap())
+    id.headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| std::str::from_utf8(v).unwrap())
 }
 
 fn denial(d: Decision) -> Denial {
@@ -122,8 +153,16 @@ fn valid_token_gives_identity_headers_in_token_order() {
     assert_eq!(header(&id, "OIDC_access_token"), Some(token.as_str()));
     assert_eq!(id.remove_headers, vec!["OIDC-sub".to_string()]);
     let names: Vec<&str> = id.headers.iter().map(|(n, _)| n.as_str()).collect();
-    let expected: Vec<String> = claims.as_object().unwrap().keys().map(|k| format!("OIDC-{k}")).collect();
-    assert_eq!(names[..expected.len()], expected.iter().map(String::as_str).collect::<Vec<_>>()[..]);
+    let expected: Vec<String> = claims
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| format!("OIDC-{k}"))
+        .collect();
+    assert_eq!(
+        names[..expected.len()],
+        expected.iter().map(String::as_str).collect::<Vec<_>>()[..]
+    );
     assert_eq!(names.last(), Some(&"OIDC_access_token"));
 }
 
@@ -134,7 +173,9 @@ fn missing_token_is_invalid_request() {
     assert_eq!(d.status, 401);
     assert_eq!(
         d.www_authenticate.as_deref(),
-        Some("Bearer error=\"invalid_request\", error_description=\"No bearer token found in the request\"")
+        Some(
+            "Bearer error=\"invalid_request\", error_description=\"No bearer token found in the request\""
+        )
     );
 }
 
@@ -169,12 +210,22 @@ fn bad_tokens_are_invalid_token() {
         ("nbf in the future", key.mint(&future_nbf)),
         ("garbage", "garbage".to_string()),
         ("dots", "..".to_string()),
-        ("alg none", format!("{}.{}.", crate::jose::b64url_encode(br#"{"alg":"none"}"#), crate::jose::b64url_encode(br#"{"sub":"x"}"#))),
+        (
+            "alg none",
+            format!(
+                "{}.{}.",
+                crate::jose::b64url_encode(br#"{"alg":"none"}"#),
+                crate::jose::b64url_encode(br#"{"sub":"x"}"#)
+            ),
+        ),
     ] {
         let d = denial(srv.decide(&bearer(&token), &rs()));
         assert_eq!(d.status, 401, "{what}");
         let h = d.www_authenticate.unwrap();
-        assert!(h.starts_with("Bearer error=\"invalid_token\", error_description=\""), "{what}: {h}");
+        assert!(
+            h.starts_with("Bearer error=\"invalid_token\", error_description=\""),
+            "{what}: {h}"
+        );
     }
 }
 
@@ -266,7 +317,8 @@ fn shared_key_verifies_hs256() {
     let p = Provider::new(&[]);
     let mut s = settings();
     s.jwks_uri = None;
-    s.static_keys.push(crate::jose::Jwk::from_hmac_secret(None, secret).unwrap());
+    s.static_keys
+        .push(crate::jose::Jwk::from_hmac_secret(None, secret).unwrap());
     let srv = server(s, &p, NOW);
     allowed(srv.decide(&bearer(&key.mint(&claims_at(NOW))), &rs()));
     assert_eq!(p.jwks_calls.load(Ordering::SeqCst), 0);
@@ -281,14 +333,21 @@ fn introspection_settings() -> IntrospectionSettings {
         client_secret: Some("secret".into()),
         params: vec![],
         token_param_name: "token".into(),
-        expiry: ExpiryClaim { name: "expires_in".into(), absolute: false, mandatory: true },
+        expiry: ExpiryClaim {
+            name: "expires_in".into(),
+            absolute: false,
+            mandatory: true,
+        },
     }
 }
 
 #[test]
 fn introspection_result_is_cached_per_interval() {
     let p = Provider::new(&[]);
-    *p.introspection.lock().unwrap() = (200, json!({"active": true, "sub": "opaque-user", "exp": NOW + 600}).to_string());
+    *p.introspection.lock().unwrap() = (
+        200,
+        json!({"active": true, "sub": "opaque-user", "exp": NOW + 600}).to_string(),
+    );
     let mut s = settings();
     s.jwks_uri = None;
     s.introspection = Some(introspection_settings());
@@ -296,12 +355,20 @@ fn introspection_result_is_cached_per_interval() {
     let id = allowed(srv.decide(&bearer("opaque-token"), &rs()));
     assert_eq!(id.user, "opaque-user");
     allowed(srv.decide(&bearer("opaque-token"), &rs()));
-    assert_eq!(p.introspection_calls.load(Ordering::SeqCst), 1, "cached until exp with interval 0");
+    assert_eq!(
+        p.introspection_calls.load(Ordering::SeqCst),
+        1,
+        "cached until exp with interval 0"
+    );
     let mut never = rs();
     never.introspection_interval = -1;
     allowed(srv.decide(&bearer("opaque-token"), &never));
     allowed(srv.decide(&bearer("opaque-token"), &never));
-    assert_eq!(p.introspection_calls.load(Ordering::SeqCst), 3, "-1 always introspects");
+    assert_eq!(
+        p.introspection_calls.load(Ordering::SeqCst),
+        3,
+        "-1 always introspects"
+    );
 }
 
 #[test]
