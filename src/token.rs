@@ -272,3 +272,41 @@ mod percent_encode_tests {
         assert_eq!(percent_decode(&percent_encode("x=1&y=ü")), "x=1&y=ü");
     }
 }
+
+/// The form body forwarded to the backend after a token was looked for in it: every field but
+/// `access_token` (names compared case-insensitively, as when the token is read), each kept
+/// byte for byte in its original order — as the C module, which never hands the token on in
+/// the body.
+pub fn strip_access_token(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
+    for pair in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+        let name = match pair.iter().position(|&b| b == b'=') {
+            Some(eq) => &pair[..eq],
+            None => pair,
+        };
+        if form_decode(name).eq_ignore_ascii_case("access_token") {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(b'&');
+        }
+        out.extend_from_slice(pair);
+    }
+    out
+}
+
+#[cfg(test)]
+mod strip_tests {
+    use super::*;
+
+    #[test]
+    fn strips_every_access_token_field_and_keeps_the_rest_verbatim() {
+        assert_eq!(
+            strip_access_token(b"foo=bar&access_token=abc&baz=q+u%20x&Access_Token=x&%C3%BC=%C3%A9%26%3D"),
+            b"foo=bar&baz=q+u%20x&%C3%BC=%C3%A9%26%3D".to_vec()
+        );
+        assert_eq!(strip_access_token(b"access_token=abc"), b"".to_vec());
+        assert_eq!(strip_access_token(b"a=1&&b=2"), b"a=1&b=2".to_vec());
+        assert_eq!(strip_access_token(b"access%5Ftoken=abc&x=1"), b"x=1".to_vec());
+    }
+}
