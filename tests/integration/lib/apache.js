@@ -54,7 +54,7 @@ export function buildConfig({ workdir, port, site, vars = {}, moduleSo = MODULE_
   });
 }
 
-function prepareWorkdir(workdir) {
+export function prepareWorkdir(workdir) {
   fs.mkdirSync(path.join(workdir, 'run'), { recursive: true });
   fs.chmodSync(path.join(workdir, 'run'), 0o1777);
   fs.mkdirSync(path.join(workdir, 'htdocs'), { recursive: true });
@@ -134,6 +134,13 @@ export async function startApache(opts = {}) {
     },
   };
   return inst;
+}
+
+/** A prepared work directory and the configuration text for it (options as buildConfig). */
+export function newConfig(opts = {}, name = 'config') {
+  const workdir = makeWorkdir(name);
+  prepareWorkdir(workdir);
+  return { workdir, text: buildConfig({ port: 1, ...opts, workdir }) };
 }
 
 /**
