@@ -72,10 +72,10 @@ itest: node-deps
 	  --test-concurrency=$(TEST_CONCURRENCY) --test-timeout=600000 *.test.js
 
 demo: deps build
-	$(NODE) tests/demo/demo.js
+	MODULE_SO="$(MODULE_SO)" $(NODE) tests/demo/demo.mjs
 
 bench: deps build
-	$(NODE) tests/bench/bench.js
+	MODULE_SO="$(MODULE_SO)" $(NODE) tests/bench/bench.mjs
 
 clean:
 	rm -rf build tests/work

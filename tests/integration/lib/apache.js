@@ -35,7 +35,7 @@ export function readTemplate(name) {
  *   moduleSo: the module to load (null → no LoadModule line)
  */
 export function buildConfig({ workdir, port, site, vars = {}, moduleSo = MODULE_SO, logLevel = 'warn',
-  extraModules = [], threads = 16, serverLimit = 2, startServers = 1, maxWorkers } = {}) {
+  extraModules = [], threads = 16, serverLimit = 2, startServers = 1, maxWorkers, accessLog = true } = {}) {
   const common = { WORKDIR: workdir, PORT: port, MODULE_SO: moduleSo ?? '', ...vars };
   const siteText = typeof site === 'string' ? readTemplate(site) : (site?.text ?? '');
   const renderedSite = render(siteText, common);
@@ -50,6 +50,7 @@ export function buildConfig({ workdir, port, site, vars = {}, moduleSo = MODULE_
     SERVER_LIMIT: serverLimit,
     THREADS: threads,
     MAX_WORKERS: maxWorkers ?? threads,
+    CUSTOM_LOG: accessLog ? `CustomLog "${workdir}/access_log" oidctest` : '# no access log',
     SITE: renderedSite,
   });
 }
