@@ -67,7 +67,7 @@ unit-test:
 
 # The integration suite alone (no build): also usable against the C module, see the top of this file.
 itest: node-deps
-	rm -rf tests/work
+	rm -rf tests/work /tmp/mod_auth_openidc_rs-tests-work
 	cd $(ITEST_DIR) && MODULE_SO="$(MODULE_SO)" $(NODE) --test \
 	  --test-concurrency=$(TEST_CONCURRENCY) --test-timeout=600000 *.test.js
 

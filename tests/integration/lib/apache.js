@@ -4,7 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT, MODULE_SO, freePort, makeWorkdir, request, sleep, waitForPort } from './util.js';
+import { REPO_ROOT, MODULE_SO, freePort, makeWorkdir, request, sleep, waitFor, waitForPort } from './util.js';
 
 export const APACHE_BIN = process.env.APACHE_BIN || '/usr/sbin/apache2';
 export const MODDIR = process.env.APACHE_MODDIR || '/usr/lib/apache2/modules';
@@ -114,6 +114,12 @@ export async function startApache(opts = {}) {
     errorLog: () => readOr(errorLogPath),
     accessLog: () => readOr(accessLogPath),
     accessLines: () => readOr(accessLogPath).split('\n').filter(Boolean),
+    /** The access log line containing marker (Apache logs after the response: poll for it). */
+    accessLine: (marker, timeoutMs = 5000) => waitFor(
+      () => readOr(accessLogPath).split('\n').find((l) => l.includes(marker)),
+      timeoutMs,
+      `an access log line with ${marker}`,
+    ),
     /** Error log text written after a mark taken by errorMark(). */
     errorMark: () => readOr(errorLogPath).length,
     errorSince: (mark) => readOr(errorLogPath).slice(mark),

@@ -62,7 +62,11 @@ export async function startHostile({ tls = true } = {}) {
       while (left > 0 && !res.destroyed) {
         const n = Math.min(left, chunk.length);
         if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
-          await new Promise((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
+          await new Promise((resolve) => {
+            const done = () => { res.off('drain', done); res.off('close', done); resolve(); };
+            res.on('drain', done);
+            res.on('close', done);
+          });
         }
         left -= n;
       }

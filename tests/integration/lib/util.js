@@ -7,7 +7,23 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-export const WORK_ROOT = path.join(REPO_ROOT, 'tests', 'work');
+
+// Apache's children run as www-data and read files from the work directories (CA bundle,
+// certificates), so every directory above tests/work/ must be searchable by others. A clone in a
+// private directory falls back to /tmp; TEST_WORK_ROOT overrides both.
+function searchableByOthers(dir) {
+  for (let d = dir; ; d = path.dirname(d)) {
+    try {
+      if (fs.existsSync(d) && (fs.statSync(d).mode & 0o001) === 0) return false;
+    } catch {
+      return false;
+    }
+    if (d === path.dirname(d)) return true;
+  }
+}
+const defaultWorkRoot = path.join(REPO_ROOT, 'tests', 'work');
+export const WORK_ROOT = process.env.TEST_WORK_ROOT
+  || (searchableByOthers(path.dirname(defaultWorkRoot)) ? defaultWorkRoot : '/tmp/mod_auth_openidc_rs-tests-work');
 
 // Module under test. Relative paths are taken from the repository root (what `make` passes is absolute).
 export const MODULE_SO = path.resolve(REPO_ROOT, process.env.MODULE_SO || 'build/mod_auth_openidc_rs.so');
