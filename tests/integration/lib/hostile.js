@@ -13,7 +13,7 @@ import { freePort } from './util.js';
  *   jwks(path, keys)              serve { keys: keys.map(k => k.publicJwk) }
  *   hits(path), log(path), reset(path?), close()
  * }
- * `size` streams a body of that many bytes (a JSON string of 'A's); `delayMs` waits before answering
+ * `size` streams a JSON body of that many bytes: { keys: spec.keys || [], pad: "AAAA..." }; `delayMs` waits before answering
  * (the socket stays open; close() destroys it).
  */
 export async function startHostile({ tls = true } = {}) {
@@ -52,7 +52,7 @@ export async function startHostile({ tls = true } = {}) {
     }
     const headers = { 'Content-Type': r.contentType || 'application/json', ...(r.headers || {}) };
     if (r.size) {
-      const prefix = '{"keys":[],"pad":"';
+      const prefix = `{"keys":${JSON.stringify(r.keys || [])},"pad":"`;
       const suffix = '"}';
       const fill = Math.max(0, r.size - prefix.length - suffix.length);
       res.writeHead(r.status || 200, { ...headers, 'Content-Length': String(prefix.length + fill + suffix.length) });
