@@ -110,6 +110,19 @@ export function assertInvalidToken(res, what = '') {
   return m[1];
 }
 
+/**
+ * The key source (JWKS or introspection endpoint) failed: the reference answers 401 invalid_token,
+ * ours may answer 5xx instead (the provider is unavailable; the token was not judged). Either way
+ * the backend is not reached.
+ */
+export function assertKeySourceFailure(res, what = '') {
+  if ([500, 502, 503, 504].includes(res.status)) {
+    assert.equal(res.json, undefined, `${what}: reached the backend`);
+    return;
+  }
+  assertInvalidToken(res, what);
+}
+
 export function assertNoToken(res, what = '') {
   assert.equal(res.status, 401, `${what}: status`);
   assert.equal(res.headers['www-authenticate'], NO_TOKEN_CHALLENGE, `${what}: challenge`);
