@@ -163,5 +163,3 @@ export function configtest(conf, { name = 'configtest' } = {}) {
   const r = spawnSync(APACHE_BIN, ['-t', '-f', confPath], { encoding: 'utf8', cwd: workdir, timeout: 30000 });
   return { code: r.status, output: `${r.stdout || ''}${r.stderr || ''}`, confPath, workdir };
 }
-
-export { freePort, request };
