@@ -1,0 +1,153 @@
+// `make bench`: wrk against one Apache configuration (apache/test/bench.conf.in) served three
+// ways: no auth, our module (build/mod_auth_openidc_rs.so), the Debian C module. A real RS256
+// access token from oidc-provider is sent as `Authorization: Bearer` to a bearer-protected static
+// file. Interleaved rounds (variant order rotates each round) after a warm-up; medians reported.
+//
+// Environment: BENCH_ROUNDS (5), BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (3), BENCH_CONNECTIONS (32),
+// BENCH_THREADS (wrk threads, 2), MODULE_SO (ours), C_MODULE_SO (the reference).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startApache } from '../integration/lib/apache.js';
+import { getPki } from '../integration/lib/pki.js';
+import { startProvider } from '../integration/lib/provider.js';
+import { C_MODULE_SO, makeWorkdir, MODULE_SO, request } from '../integration/lib/util.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const ROUNDS = Number(process.env.BENCH_ROUNDS || 5);
+const SECONDS = Number(process.env.BENCH_SECONDS || 10);
+const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS || 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 32);
+const WRK_THREADS = Number(process.env.BENCH_THREADS || 2);
+const C_SO = process.env.C_MODULE_SO || C_MODULE_SO;
+const PATH = '/api/ok.txt';
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+function run(cmd, args) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { out += d; });
+    p.on('error', reject);
+    p.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} exited ${code}: ${out}`))));
+  });
+}
+
+async function wrk(url, token, seconds) {
+  const out = await run('wrk', [
+    `-t${WRK_THREADS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency',
+    '-s', path.join(here, 'report.lua'),
+    ...(token ? ['-H', `Authorization: Bearer ${token}`] : []),
+    url,
+  ]);
+  const line = out.split('\n').find((l) => l.startsWith('WRKJSON '));
+  if (!line) throw new Error(`no result from wrk:\n${out}`);
+  const r = JSON.parse(line.slice(8));
+  const errors = r.non2xx + r.connect_errors + r.read_errors + r.write_errors + r.timeouts;
+  if (errors > 0) throw new Error(`wrk saw ${errors} failed requests against ${url}: ${line}`);
+  return { rps: r.requests / (r.duration_us / 1e6), p99ms: r.p99_us / 1000, p50ms: r.p50_us / 1000 };
+}
+
+/** Sum of VmRSS (KiB) of the Apache parent's children. */
+function childrenRssKiB(parentPid) {
+  let sum = 0;
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== parentPid) continue;
+      const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${d}/status`, 'utf8'));
+      if (m) sum += Number(m[1]);
+    } catch {
+      // the process went away
+    }
+  }
+  return sum;
+}
+
+async function main() {
+  const pki = getPki();
+  const provider = await startProvider();
+  const token = await provider.getToken();
+  const vars = { JWKS_URI: provider.jwksUrl, CA_BUNDLE: pki.caCert, PASSPHRASE: 'bench-passphrase-0123456789abcdef0123' };
+
+  const variants = [{ name: 'no auth', moduleSo: null }];
+  if (fs.existsSync(MODULE_SO)) variants.push({ name: 'ours (rs)', moduleSo: MODULE_SO });
+  else console.log(`(skipping ours: ${MODULE_SO} does not exist; run make build)`);
+  if (fs.existsSync(C_SO)) variants.push({ name: 'C module', moduleSo: C_SO });
+  else console.log(`(skipping the C module: ${C_SO} does not exist)`);
+
+  const outDir = makeWorkdir('bench');
+  try {
+    for (const v of variants) {
+      v.apache = await startApache({
+        name: `bench-${v.name.replace(/\W+/g, '')}`,
+        site: 'bench',
+        vars,
+        moduleSo: v.moduleSo,
+        accessLog: false,
+        startServers: 2,
+        serverLimit: 2,
+        threads: 32,
+        maxWorkers: 64,
+      });
+      const dir = path.join(v.apache.workdir, 'htdocs', 'api');
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, 'ok.txt'), 'ok');
+      v.url = v.apache.url(PATH);
+      // sanity: the token is accepted, and (with a module) required
+      const ok = await request(v.url, { headers: [['Authorization', `Bearer ${token}`]] });
+      if (ok.status !== 200) throw new Error(`${v.name}: ${ok.status} with the token\n${v.apache.errorLog().slice(-2000)}`);
+      if (v.moduleSo) {
+        const no = await request(v.url);
+        if (no.status !== 401) throw new Error(`${v.name}: ${no.status} without a token (expected 401)`);
+      }
+      v.results = [];
+      v.rss = [];
+    }
+
+    console.log(`warm-up: ${WARMUP} s per variant`);
+    for (const v of variants) await wrk(v.url, token, WARMUP);
+
+    console.log(`${ROUNDS} rounds x ${variants.length} variants x ${SECONDS} s, wrk -t${WRK_THREADS} -c${CONNECTIONS}`);
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = variants.map((_, i) => variants[(i + round) % variants.length]);
+      for (const v of order) {
+        const r = await wrk(v.url, token, SECONDS);
+        v.results.push(r);
+        v.rss.push(childrenRssKiB(v.apache.proc.pid));
+        console.log(`  round ${round + 1} ${v.name.padEnd(10)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99ms.toFixed(2)} ms`);
+      }
+    }
+
+    for (const v of variants) {
+      v.rps = median(v.results.map((r) => r.rps));
+      v.p99 = median(v.results.map((r) => r.p99ms));
+      v.rssMiB = median(v.rss) / 1024;
+    }
+    const [base] = variants;
+    const rows = [['variant', 'req/s', 'p99 ms', 'req/s ratio', 'p99 ratio', 'RSS MiB']];
+    for (const v of variants) {
+      rows.push([v.name, v.rps.toFixed(0), v.p99.toFixed(2), (v.rps / base.rps).toFixed(3), (v.p99 / base.p99).toFixed(3), v.rssMiB.toFixed(1)]);
+    }
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+    console.log('\nmedians (ratios relative to no auth; RSS = sum of the Apache children after the run)');
+    for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
+    const json = variants.map((v) => ({ variant: v.name, module: v.moduleSo, rps: v.rps, p99_ms: v.p99, rss_mib: v.rssMiB, rounds: v.results }));
+    fs.writeFileSync(path.join(outDir, 'results.json'), `${JSON.stringify(json, null, 2)}\n`);
+    console.log(`\nraw results: ${path.join(outDir, 'results.json')}`);
+  } finally {
+    for (const v of variants) await v.apache?.stop();
+    await provider.close();
+  }
+}
+
+main().catch((e) => { console.error(e.message); process.exit(1); });
