@@ -7,8 +7,9 @@ pub trait RequestView {
     fn method(&self) -> &str;
     /// First value of a request header, name compared case-insensitively.
     fn header(&self, name: &str) -> Option<&str>;
-    /// Names of all request headers, in arrival order (for scrubbing spoofed `OIDC-*` headers).
-    fn header_names(&self) -> Vec<String>;
+    /// Calls `f` with the name of every request header, in arrival order (for scrubbing spoofed
+    /// `OIDC-*` headers without allocating on every request).
+    fn visit_header_names(&self, f: &mut dyn FnMut(&str));
     /// Raw query string without the leading '?', if any.
     fn query(&self) -> Option<&str>;
     /// The request body if it is `application/x-www-form-urlencoded`, read (bounded) on demand.
@@ -64,8 +65,10 @@ impl RequestView for TestRequest {
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
-    fn header_names(&self) -> Vec<String> {
-        self.headers.iter().map(|(n, _)| n.clone()).collect()
+    fn visit_header_names(&self, f: &mut dyn FnMut(&str)) {
+        for (n, _) in &self.headers {
+            f(n)
+        }
     }
     fn query(&self) -> Option<&str> {
         self.query.as_deref()

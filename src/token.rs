@@ -302,11 +302,16 @@ mod strip_tests {
     #[test]
     fn strips_every_access_token_field_and_keeps_the_rest_verbatim() {
         assert_eq!(
-            strip_access_token(b"foo=bar&access_token=abc&baz=q+u%20x&Access_Token=x&%C3%BC=%C3%A9%26%3D"),
+            strip_access_token(
+                b"foo=bar&access_token=abc&baz=q+u%20x&Access_Token=x&%C3%BC=%C3%A9%26%3D"
+            ),
             b"foo=bar&baz=q+u%20x&%C3%BC=%C3%A9%26%3D".to_vec()
         );
         assert_eq!(strip_access_token(b"access_token=abc"), b"".to_vec());
         assert_eq!(strip_access_token(b"a=1&&b=2"), b"a=1&b=2".to_vec());
-        assert_eq!(strip_access_token(b"access%5Ftoken=abc&x=1"), b"x=1".to_vec());
+        assert_eq!(
+            strip_access_token(b"access%5Ftoken=abc&x=1"),
+            b"x=1".to_vec()
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! The check_authn hook: which AuthType, then the core's decision applied to the request.
 
-use std::ffi::{c_char, c_int};
+use std::ffi::{CStr, c_char, c_int};
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -12,7 +12,7 @@ use super::module::module_ptr;
 use super::pool::pool_box;
 use super::request::HttpdRequest;
 use super::sys;
-use crate::decision::Decision;
+use crate::decision::{Decision, Rendered};
 
 /// The AuthType values this module serves (compared case-insensitively, as httpd does).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,8 +37,12 @@ impl AuthKind {
     }
 }
 
-/// Claims of the authenticated request, kept in `r->request_config` for `Require claim`.
-pub struct RequestClaims(pub Arc<Map<String, Value>>);
+/// What authentication found, kept in `r->request_config` for `Require claim` (and holding the
+/// shared strings set into the request's tables).
+pub struct RequestClaims {
+    pub claims: Arc<Map<String, Value>>,
+    pub rendered: Arc<Rendered>,
+}
 
 pub unsafe extern "C" fn check_authn(r: *mut sys::request_rec) -> c_int {
     guard(
@@ -63,8 +67,8 @@ unsafe fn authenticate(r: *mut sys::request_rec) -> c_int {
     let Some(kind) = AuthKind::parse(auth_type) else {
         return sys::DECLINED as c_int;
     };
-    let auth_type = auth_type.to_string();
-    req.set_auth_type(&auth_type);
+
+    req.adopt_configured_auth_type();
 
     let (Some(state), Some(dir)) = (unsafe { server_state((*r).server) }, unsafe {
         dir_config(r)
@@ -112,24 +116,34 @@ unsafe fn apply(req: &HttpdRequest, decision: Decision) -> c_int {
                 );
                 req.unset_header_in(name);
             }
-            for (name, value) in &identity.headers {
-                req.set_header_in(name, value);
-            }
-            for (name, value) in &identity.env {
-                req.set_env(name, value);
-            }
-            req.set_user(&identity.user);
-            // SAFETY: r is live; the claims live as long as the request pool.
+            // SAFETY: r is live. The rendered identity is shared (cached per token); the request
+            // pool holds a reference to it, so the strings handed to httpd without copying live
+            // exactly as long as the request.
             unsafe {
-                let kept = pool_box((*r).pool, RequestClaims(identity.claims));
-                sys::oidcrs_set_module_config((*r).request_config, module_ptr(), kept.cast());
+                let kept = &*pool_box(
+                    (*r).pool,
+                    RequestClaims {
+                        claims: identity.claims,
+                        rendered: identity.rendered,
+                    },
+                );
+                for (name, value) in &kept.rendered.headers {
+                    sys::apr_table_setn((*r).headers_in, name.as_ptr(), value.as_ptr());
+                }
+                for (name, value) in &kept.rendered.env {
+                    sys::apr_table_setn((*r).subprocess_env, name.as_ptr(), value.as_ptr());
+                }
+                (*r).user = kept.rendered.user.as_ptr().cast_mut();
+                let kept_ptr: *const RequestClaims = kept;
+                sys::oidcrs_set_module_config(
+                    (*r).request_config,
+                    module_ptr(),
+                    kept_ptr.cast_mut().cast(),
+                );
             }
-            rlog!(
-                r,
-                log::DEBUG,
-                "oidc_rs: authenticated user {:?}",
-                identity.user
-            );
+            rlog!(r, log::DEBUG, "oidc_rs: authenticated user {:?}", unsafe {
+                CStr::from_ptr((*r).user)
+            });
             sys::OK as c_int
         }
         Decision::Deny(denial) => {

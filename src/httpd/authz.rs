@@ -83,7 +83,7 @@ unsafe extern "C" fn check_claim(
                 );
                 return sys::authz_status_AUTHZ_DENIED;
             };
-            if rule.matches(&claims.0) {
+            if rule.matches(&claims.claims) {
                 sys::authz_status_AUTHZ_GRANTED
             } else {
                 rlog!(r, log::DEBUG, "oidc_rs: Require claim: no match");

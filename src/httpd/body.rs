@@ -63,17 +63,37 @@ pub unsafe fn read_and_keep(r: *mut sys::request_rec) -> Option<Vec<u8>> {
                 break;
             }
         }
-        crate::httpd::log::rlog!(r, crate::httpd::log::DEBUG, "oidc_rs: read a form body of {} bytes", data.len());
+        crate::httpd::log::rlog!(
+            r,
+            crate::httpd::log::DEBUG,
+            "oidc_rs: read a form body of {} bytes",
+            data.len()
+        );
         // The backend gets the body without the token (as from the C module); a body too large
         // to inspect goes back unchanged.
-        let forwarded = if ok { crate::token::strip_access_token(&data) } else { data.clone() };
+        let forwarded = if ok {
+            crate::token::strip_access_token(&data)
+        } else {
+            data.clone()
+        };
         if forwarded.len() != data.len() {
             let len = std::ffi::CString::new(forwarded.len().to_string()).unwrap_or_default();
             sys::apr_table_set((*r).headers_in, c"Content-Length".as_ptr(), len.as_ptr());
             sys::apr_table_unset((*r).headers_in, c"Transfer-Encoding".as_ptr());
         }
-        let ctx = pool_box(pool, KeptBody { data: forwarded, offset: 0 });
-        sys::ap_add_input_filter(KEPT_BODY_FILTER.as_ptr(), ctx.cast::<c_void>(), r, (*r).connection);
+        let ctx = pool_box(
+            pool,
+            KeptBody {
+                data: forwarded,
+                offset: 0,
+            },
+        );
+        sys::ap_add_input_filter(
+            KEPT_BODY_FILTER.as_ptr(),
+            ctx.cast::<c_void>(),
+            r,
+            (*r).connection,
+        );
         if ok { Some(data) } else { None }
     }
 }

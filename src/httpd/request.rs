@@ -40,9 +40,15 @@ impl HttpdRequest {
     }
 
     fn table_get(&self, table: *mut sys::apr_table_t, name: &str) -> Option<&str> {
-        let name = CString::new(name).ok()?;
-        // SAFETY: table belongs to the live request; apr_table_get returns a pool string or NULL.
-        c_str(unsafe { sys::apr_table_get(table, name.as_ptr()) })
+        // Header names are short: build the C string on the stack (this runs on every request).
+        let mut buf = [0u8; 128];
+        if name.len() >= buf.len() || name.as_bytes().contains(&0) {
+            return None;
+        }
+        buf[..name.len()].copy_from_slice(name.as_bytes());
+        // SAFETY: buf is NUL-terminated; table belongs to the live request; apr_table_get returns
+        // a pool string or NULL.
+        c_str(unsafe { sys::apr_table_get(table, buf.as_ptr().cast::<c_char>()) })
     }
 
     fn set(&self, table: *mut sys::apr_table_t, name: &str, value: &[u8]) {
@@ -53,19 +59,11 @@ impl HttpdRequest {
         unsafe { sys::apr_table_set(table, n.as_ptr(), v.as_ptr()) }
     }
 
-    pub fn set_header_in(&self, name: &str, value: &[u8]) {
-        self.set(unsafe { (*self.r).headers_in }, name, value)
-    }
-
     pub fn unset_header_in(&self, name: &str) {
         if let Ok(n) = CString::new(name) {
             // SAFETY: live table; apr_table_unset removes every entry of that name.
             unsafe { sys::apr_table_unset((*self.r).headers_in, n.as_ptr()) }
         }
-    }
-
-    pub fn set_env(&self, name: &str, value: &[u8]) {
-        self.set(unsafe { (*self.r).subprocess_env }, name, value)
     }
 
     pub fn set_err_header_out(&self, name: &str, value: &str) {
@@ -76,14 +74,11 @@ impl HttpdRequest {
         self.table_get(unsafe { (*self.r).err_headers_out }, name)
     }
 
-    /// Sets `r->user` (a copy in the request pool).
-    pub fn set_user(&self, user: &str) {
-        // SAFETY: the copy lives as long as the request.
-        unsafe { (*self.r).user = super::pool::pstr((*self.r).pool, user.as_bytes()) };
-    }
-
-    pub fn set_auth_type(&self, auth_type: &str) {
-        unsafe { (*self.r).ap_auth_type = super::pool::pstr((*self.r).pool, auth_type.as_bytes()) };
+    /// Records the configured AuthType as the request's (as mod_auth_basic does: the string
+    /// belongs to the per-dir config and outlives the request).
+    pub fn adopt_configured_auth_type(&self) {
+        // SAFETY: ap_auth_type returns a string owned by the config pool, or NULL.
+        unsafe { (*self.r).ap_auth_type = sys::ap_auth_type(self.r).cast_mut() };
     }
 
     /// The `AuthType` configured for this request's location, if any.
@@ -102,21 +97,20 @@ impl RequestView for HttpdRequest {
         self.table_get(unsafe { (*self.r).headers_in }, name)
     }
 
-    fn header_names(&self) -> Vec<String> {
+    fn visit_header_names(&self, f: &mut dyn FnMut(&str)) {
         // SAFETY: an apr_table_t starts with its apr_array_header_t of apr_table_entry_t
         // (this is what the apr_table_elts macro does).
         unsafe {
             let arr = (*self.r).headers_in as *const sys::apr_array_header_t;
             if arr.is_null() || (*arr).elts.is_null() {
-                return Vec::new();
+                return;
             }
             let n = (*arr).nelts.max(0) as usize;
             let entries =
                 std::slice::from_raw_parts((*arr).elts as *const sys::apr_table_entry_t, n);
-            entries
-                .iter()
-                .filter_map(|e| c_str(e.key).map(str::to_string))
-                .collect()
+            for name in entries.iter().filter_map(|e| c_str(e.key)) {
+                f(name)
+            }
         }
     }
 

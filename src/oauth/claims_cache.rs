@@ -1,6 +1,8 @@
 //! Process-local cache of validated access tokens: the claims of a token that passed
 //! validation, keyed by the SHA-256 of the token (the token itself is never stored), never
-//! served beyond the token's expiry, and bounded in size.
+//! served beyond the token's expiry, and bounded in size. Each entry also keeps what was
+//! rendered for the backend per location settings, so a repeated token costs a hash and a
+//! lookup, not a re-render.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -8,15 +10,59 @@ use std::sync::{Arc, RwLock};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::config::values::PassClaimsAs;
+use crate::decision::Rendered;
+
 pub type TokenKey = [u8; 32];
 
 pub fn token_key(token: &str) -> TokenKey {
     Sha256::digest(token.as_bytes()).into()
 }
 
-#[derive(Clone)]
+/// Renders kept per token: one per distinct location setting, a handful at most.
+const MAX_RENDERS_PER_TOKEN: usize = 8;
+
+/// A token that passed validation.
+pub struct ValidToken {
+    pub claims: Arc<Map<String, Value>>,
+    renders: RwLock<Vec<(PassClaimsAs, Option<String>, Arc<Rendered>)>>,
+}
+
+impl ValidToken {
+    pub fn new(claims: Map<String, Value>) -> ValidToken {
+        ValidToken {
+            claims: Arc::new(claims),
+            renders: RwLock::new(Vec::new()),
+        }
+    }
+
+    /// The render for these settings, made by `make` on first use (`None`: no remote user).
+    pub fn rendered(
+        &self,
+        pass: PassClaimsAs,
+        authn_header: Option<&str>,
+        make: impl FnOnce() -> Option<Rendered>,
+    ) -> Option<Arc<Rendered>> {
+        if let Ok(renders) = self.renders.read() {
+            if let Some((_, _, r)) = renders
+                .iter()
+                .find(|(p, h, _)| *p == pass && h.as_deref() == authn_header)
+            {
+                return Some(r.clone());
+            }
+        }
+        let rendered = Arc::new(make()?);
+        if let Ok(mut renders) = self.renders.write() {
+            if renders.len() < MAX_RENDERS_PER_TOKEN {
+                renders.push((pass, authn_header.map(str::to_string), rendered.clone()));
+            }
+        }
+        Some(rendered)
+    }
+}
+
 struct Entry {
-    claims: Arc<Map<String, Value>>,
+    token: Arc<ValidToken>,
     /// When the token was validated (for OIDCOAuthTokenIntrospectionInterval > 0).
     validated_at: i64,
     /// Never served at or after this time (the token's expiry).
@@ -41,12 +87,7 @@ impl ClaimsCache {
         }
     }
 
-    pub fn get(
-        &self,
-        key: &TokenKey,
-        now: i64,
-        freshness: Freshness,
-    ) -> Option<Arc<Map<String, Value>>> {
+    pub fn get(&self, key: &TokenKey, now: i64, freshness: Freshness) -> Option<Arc<ValidToken>> {
         if freshness.0 < 0 {
             return None;
         }
@@ -58,13 +99,13 @@ impl ClaimsCache {
         if freshness.0 > 0 && now > e.validated_at + freshness.0 {
             return None;
         }
-        Some(e.claims.clone())
+        Some(e.token.clone())
     }
 
     pub fn put(
         &self,
         key: TokenKey,
-        claims: Arc<Map<String, Value>>,
+        token: Arc<ValidToken>,
         now: i64,
         expires_at: i64,
         freshness: Freshness,
@@ -91,7 +132,7 @@ impl ClaimsCache {
         entries.insert(
             key,
             Entry {
-                claims,
+                token,
                 validated_at: now,
                 expires_at,
             },
@@ -110,19 +151,21 @@ impl ClaimsCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::claims::ClaimOutput;
+    use crate::config::values::ClaimEncoding;
 
-    fn claims(sub: &str) -> Arc<Map<String, Value>> {
+    fn token(sub: &str) -> Arc<ValidToken> {
         let mut m = Map::new();
         m.insert("sub".into(), Value::String(sub.into()));
-        Arc::new(m)
+        Arc::new(ValidToken::new(m))
     }
 
     #[test]
     fn hit_until_expiry_then_miss() {
         let c = ClaimsCache::new(10);
         let k = token_key("t1");
-        c.put(k, claims("a"), 100, 200, Freshness(0));
-        assert_eq!(c.get(&k, 150, Freshness(0)).unwrap()["sub"], "a");
+        c.put(k, token("a"), 100, 200, Freshness(0));
+        assert_eq!(c.get(&k, 150, Freshness(0)).unwrap().claims["sub"], "a");
         assert!(c.get(&k, 199, Freshness(0)).is_some());
         assert!(
             c.get(&k, 200, Freshness(0)).is_none(),
@@ -134,7 +177,7 @@ mod tests {
     fn interval_bounds_reuse() {
         let c = ClaimsCache::new(10);
         let k = token_key("t1");
-        c.put(k, claims("a"), 100, 1000, Freshness(10));
+        c.put(k, token("a"), 100, 1000, Freshness(10));
         assert!(c.get(&k, 110, Freshness(10)).is_some());
         assert!(c.get(&k, 111, Freshness(10)).is_none());
     }
@@ -143,7 +186,7 @@ mod tests {
     fn minus_one_disables_cache() {
         let c = ClaimsCache::new(10);
         let k = token_key("t1");
-        c.put(k, claims("a"), 100, 1000, Freshness(-1));
+        c.put(k, token("a"), 100, 1000, Freshness(-1));
         assert!(c.is_empty());
         assert!(c.get(&k, 101, Freshness(-1)).is_none());
     }
@@ -154,7 +197,7 @@ mod tests {
         for i in 0..10 {
             c.put(
                 token_key(&format!("t{i}")),
-                claims(&i.to_string()),
+                token(&i.to_string()),
                 100,
                 200 + i,
                 Freshness(0),
@@ -169,10 +212,42 @@ mod tests {
     #[test]
     fn expired_entries_are_evicted_first() {
         let c = ClaimsCache::new(2);
-        c.put(token_key("old"), claims("o"), 100, 110, Freshness(0));
-        c.put(token_key("live"), claims("l"), 100, 500, Freshness(0));
-        c.put(token_key("new"), claims("n"), 120, 600, Freshness(0));
+        c.put(token_key("old"), token("o"), 100, 110, Freshness(0));
+        c.put(token_key("live"), token("l"), 100, 500, Freshness(0));
+        c.put(token_key("new"), token("n"), 120, 600, Freshness(0));
         assert!(c.get(&token_key("live"), 130, Freshness(0)).is_some());
         assert!(c.get(&token_key("new"), 130, Freshness(0)).is_some());
+    }
+
+    #[test]
+    fn renders_are_made_once_per_setting() {
+        let t = token("a");
+        let both = PassClaimsAs::default();
+        let headers_only = PassClaimsAs {
+            environment: false,
+            encoding: ClaimEncoding::None,
+            headers: true,
+        };
+        let mut made = 0;
+        for _ in 0..3 {
+            t.rendered(both, None, || {
+                made += 1;
+                Some(Rendered::new("a", ClaimOutput::default()))
+            });
+        }
+        assert_eq!(made, 1);
+        t.rendered(headers_only, None, || {
+            made += 1;
+            Some(Rendered::new("a", ClaimOutput::default()))
+        });
+        t.rendered(both, Some("X-User"), || {
+            made += 1;
+            Some(Rendered::new("a", ClaimOutput::default()))
+        });
+        assert_eq!(made, 3);
+        assert!(
+            t.rendered(both, Some("X-Other"), || None).is_none(),
+            "no remote user: nothing cached"
+        );
     }
 }

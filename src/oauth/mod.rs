@@ -12,14 +12,14 @@ use std::sync::{Arc, RwLock};
 
 use serde_json::{Map, Value};
 
-pub use claims_cache::{ClaimsCache, Freshness, token_key};
+pub use claims_cache::{ClaimsCache, Freshness, ValidToken, token_key};
 pub use introspection::{ExpiryClaim, IntrospectionAuth, IntrospectionSettings};
 pub use jwks::RemoteJwks;
 pub use settings::{OAuthSettings, RequestSettings};
 
 use crate::claims::{self, ClaimOutput};
 use crate::config::{DirConfig, ServerConfig};
-use crate::decision::{Decision, Denial, Identity, LogLevel};
+use crate::decision::{Decision, Denial, Identity, LogLevel, Rendered};
 use crate::deps::{Clock, HttpClient, HttpMethod, HttpRequest, SystemClock};
 use crate::http_client::UreqClient;
 use crate::jose::{self, ClaimsPolicy, JoseError};
@@ -132,8 +132,8 @@ impl ResourceServer {
                 );
             }
         };
-        let claims = match self.validate(&token, rs, now) {
-            Ok(c) => c,
+        let valid = match self.validate(&token, rs, now) {
+            Ok(v) => v,
             Err(Failure::InvalidToken(why)) => {
                 return self.challenge(req, rs, "invalid_token", &why, None);
             }
@@ -146,7 +146,9 @@ impl ResourceServer {
                 });
             }
         };
-        let Some(user) = claims::remote_user(&claims, &self.settings.remote_user, None) else {
+        let Some(rendered) = valid.rendered(rs.pass, rs.authn_header, || {
+            self.render(&valid.claims, &token, rs)
+        }) else {
             return self.challenge(
                 req,
                 rs,
@@ -158,18 +160,39 @@ impl ResourceServer {
                 )),
             );
         };
-        let remove_headers = claims::headers_to_scrub(
-            &req.header_names(),
-            &self.settings.claim_prefix,
-            rs.authn_header,
-            self.settings.whitelist.as_deref(),
-        );
+        let mut remove_headers = Vec::new();
+        req.visit_header_names(&mut |name| {
+            if claims::must_scrub(
+                name,
+                &self.settings.claim_prefix,
+                rs.authn_header,
+                self.settings.whitelist.as_deref(),
+            ) {
+                remove_headers.push(name.to_string());
+            }
+        });
+        Decision::Allow(Identity {
+            rendered,
+            remove_headers,
+            claims: valid.claims.clone(),
+        })
+    }
+
+    /// User, claim headers/env and `OIDC_access_token` for a valid token; `None` when
+    /// `OIDCOAuthRemoteUserClaim` gives no user.
+    fn render(
+        &self,
+        claims: &Map<String, Value>,
+        token: &str,
+        rs: &RequestSettings,
+    ) -> Option<Rendered> {
+        let user = claims::remote_user(claims, &self.settings.remote_user, None)?;
         let mut out = ClaimOutput::default();
         if let Some(h) = rs.authn_header {
             out.set_header(h.to_string(), user.clone().into_bytes());
         }
         claims::render_claims(
-            &claims,
+            claims,
             &self.settings.claim_prefix,
             &self.settings.claim_delimiter,
             rs.pass,
@@ -177,14 +200,8 @@ impl ResourceServer {
             self.settings.blacklist.as_deref(),
             &mut out,
         );
-        claims::set_app_info(&mut out, "OIDC_", "access_token", &token, rs.pass);
-        Decision::Allow(Identity {
-            user,
-            remove_headers,
-            headers: out.headers,
-            env: out.env,
-            claims,
-        })
+        claims::set_app_info(&mut out, "OIDC_", "access_token", token, rs.pass);
+        Some(Rendered::new(&user, out))
     }
 
     fn challenge(
@@ -209,11 +226,11 @@ impl ResourceServer {
         token: &str,
         rs: &RequestSettings,
         now: i64,
-    ) -> Result<Arc<Map<String, Value>>, Failure> {
+    ) -> Result<Arc<ValidToken>, Failure> {
         let key = token_key(token);
         let freshness = Freshness(rs.introspection_interval);
-        if let Some(claims) = self.tokens.get(&key, now, freshness) {
-            return Ok(claims);
+        if let Some(valid) = self.tokens.get(&key, now, freshness) {
+            return Ok(valid);
         }
         let (claims, expires_at) = match self.introspection_settings(now) {
             Some(intro) => {
@@ -237,10 +254,10 @@ impl ResourceServer {
                 (claims, exp)
             }
         };
-        let claims = Arc::new(claims);
+        let valid = Arc::new(ValidToken::new(claims));
         self.tokens
-            .put(key, claims.clone(), now, expires_at, freshness);
-        Ok(claims)
+            .put(key, valid.clone(), now, expires_at, freshness);
+        Ok(valid)
     }
 
     /// Local validation of a JWT access token (RFC 9068 / RFC 8725).

@@ -119,10 +119,7 @@ fn bearer(token: &str) -> TestRequest {
 }
 
 fn header<'a>(id: &'a Identity, name: &str) -> Option<&'a str> {
-    id.headers
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| std::str::from_utf8(v).unwrap())
+    id.rendered.header(name)
 }
 
 fn denial(d: Decision) -> Denial {
@@ -148,11 +145,16 @@ fn valid_token_gives_identity_headers_in_token_order() {
     claims["zeta"] = json!("last?");
     let token = key.mint(&claims);
     let id = allowed(srv.decide(&bearer(&token).with_header("OIDC-sub", "spoofed"), &rs()));
-    assert_eq!(id.user, claims["sub"].as_str().unwrap());
+    assert_eq!(id.user(), claims["sub"].as_str().unwrap());
     assert_eq!(header(&id, "OIDC-sub"), claims["sub"].as_str());
     assert_eq!(header(&id, "OIDC_access_token"), Some(token.as_str()));
     assert_eq!(id.remove_headers, vec!["OIDC-sub".to_string()]);
-    let names: Vec<&str> = id.headers.iter().map(|(n, _)| n.as_str()).collect();
+    let names: Vec<&str> = id
+        .rendered
+        .headers
+        .iter()
+        .map(|(n, _)| n.to_str().unwrap())
+        .collect();
     let expected: Vec<String> = claims
         .as_object()
         .unwrap()
@@ -353,7 +355,7 @@ fn introspection_result_is_cached_per_interval() {
     s.introspection = Some(introspection_settings());
     let srv = server(s, &p, NOW);
     let id = allowed(srv.decide(&bearer("opaque-token"), &rs()));
-    assert_eq!(id.user, "opaque-user");
+    assert_eq!(id.user(), "opaque-user");
     allowed(srv.decide(&bearer("opaque-token"), &rs()));
     assert_eq!(
         p.introspection_calls.load(Ordering::SeqCst),
@@ -395,4 +397,26 @@ fn value_rendering_reaches_headers_without_control_characters() {
     let id = allowed(server(settings(), &p, NOW).decide(&bearer(&key.mint(&c)), &rs()));
     let v = header(&id, "OIDC-evil").unwrap();
     assert!(!v.contains('\r') && !v.contains('\n'), "{v:?}");
+}
+
+#[test]
+fn a_repeated_token_reuses_its_render() {
+    let key = TestKey::rsa(Some("k1"));
+    let p = Provider::new(&[&key]);
+    let srv = server(settings(), &p, NOW);
+    let token = key.mint(&claims_at(NOW));
+    let a = allowed(srv.decide(&bearer(&token), &rs()));
+    let b = allowed(srv.decide(&bearer(&token).with_header("oidc_x", "spoof"), &rs()));
+    assert!(Arc::ptr_eq(&a.rendered, &b.rendered));
+    assert!(a.remove_headers.is_empty());
+    assert_eq!(
+        b.remove_headers,
+        vec!["oidc_x".to_string()],
+        "scrubbing is per request"
+    );
+    let mut other = rs();
+    other.authn_header = Some("X-User");
+    let c = allowed(srv.decide(&bearer(&token), &other));
+    assert!(!Arc::ptr_eq(&a.rendered, &c.rendered));
+    assert_eq!(c.rendered.header("X-User"), Some("alice"));
 }
