@@ -28,15 +28,15 @@ use crate::request::RequestView;
 
 /// The outcome of [`extract_token`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Extracted {
+pub enum Extracted<'a> {
     /// A token (possibly empty or malformed) from one of the accepted sources.
-    Found(String),
+    Found(Cow<'a, str>),
     /// No accepted source had one: answer 401 `invalid_request`.
     NotFound,
 }
 
 /// Finds the bearer token of a request in the accepted `sources` (see the module docs).
-pub fn extract_token(req: &dyn RequestView, sources: &[TokenSource]) -> Extracted {
+pub fn extract_token<'a>(req: &'a dyn RequestView, sources: &[TokenSource]) -> Extracted<'a> {
     let accept_header = sources.is_empty() || sources.contains(&TokenSource::Header);
     let accept_basic = sources.contains(&TokenSource::Basic);
 
@@ -52,28 +52,28 @@ pub fn extract_token(req: &dyn RequestView, sources: &[TokenSource]) -> Extracte
         && let Some(body) = req.form_body()
         && let Some(tok) = c_form_param(body, "access_token")
     {
-        return Extracted::Found(tok.into_owned());
+        return Extracted::Found(Cow::Owned(tok.into_owned()));
     }
 
     if sources.contains(&TokenSource::Query)
         && let Some(q) = req.query()
         && let Some(tok) = c_form_param(q.as_bytes(), "access_token")
     {
-        return Extracted::Found(tok.into_owned());
+        return Extracted::Found(Cow::Owned(tok.into_owned()));
     }
 
     for source in sources {
         if let TokenSource::Cookie(name) = source
             && let Some(v) = req.header("Cookie").and_then(|h| cookie_value(h, name))
         {
-            return Extracted::Found(v.to_owned());
+            return Extracted::Found(Cow::Borrowed(v));
         }
     }
 
     Extracted::NotFound
 }
 
-fn from_authorization(line: &str, accept_header: bool, accept_basic: bool) -> Option<String> {
+fn from_authorization(line: &str, accept_header: bool, accept_basic: bool) -> Option<Cow<'_, str>> {
     // ap_getword(line, ' '): the word up to the first space, then skip all following spaces.
     let (scheme, rest) = match line.find(' ') {
         Some(p) => (&line[..p], line[p..].trim_start_matches(' ')),
@@ -82,7 +82,7 @@ fn from_authorization(line: &str, accept_header: bool, accept_basic: bool) -> Op
     if accept_header && crate::authz::apr_strnat_eq(scheme.as_bytes(), b"Bearer", true) {
         let tok =
             rest.trim_start_matches(|c: char| c.is_ascii() && crate::authz::is_c_space(c as u8));
-        return Some(tok.to_owned());
+        return Some(Cow::Borrowed(tok));
     }
     if accept_basic {
         let decoded = apr_base64_decode(rest.as_bytes());
@@ -91,7 +91,9 @@ fn from_authorization(line: &str, accept_header: bool, accept_basic: bool) -> Op
             None => &decoded[..],
         };
         if let Some(colon) = decoded.iter().position(|&b| b == b':') {
-            return Some(String::from_utf8_lossy(&decoded[colon + 1..]).into_owned());
+            return Some(Cow::Owned(
+                String::from_utf8_lossy(&decoded[colon + 1..]).into_owned(),
+            ));
         }
     }
     None

@@ -1,8 +1,6 @@
 //! The per-directory configuration: directives with `Apply::Dir`, set in `<Location>`,
 //! `<Directory>`, `.htaccess`, or at server level (the server's default per-dir config).
 
-use std::borrow::Cow;
-
 use super::server::{pick, pick_vec};
 use super::types::ClaimsTarget;
 use super::values::{ClaimEncoding, PassClaimsAs, TokenSource};
@@ -71,11 +69,12 @@ impl DirConfig {
     }
 
     /// `OIDCOAuthAcceptTokenAs`, default `header` only.
-    pub fn accept_token_as(&self) -> Cow<'_, [TokenSource]> {
+    pub fn accept_token_as(&self) -> &[TokenSource] {
+        const DEFAULT: &[TokenSource] = &[TokenSource::Header];
         if self.accept_token_as.is_empty() {
-            Cow::Owned(vec![TokenSource::Header])
+            DEFAULT
         } else {
-            Cow::Borrowed(&self.accept_token_as)
+            &self.accept_token_as
         }
     }
 

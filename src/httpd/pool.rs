@@ -5,25 +5,41 @@ use std::ptr;
 
 use super::sys;
 
-/// Drops the `T` a pool cleanup points at. Registered by [`pool_box`]; never panics out.
+/// Drops, in place, the `T` a pool cleanup points at (the memory itself is the pool's).
+/// Registered by [`pool_box`]; never panics out.
 unsafe extern "C" fn drop_in_pool<T>(data: *mut c_void) -> sys::apr_status_t {
     let _ = std::panic::catch_unwind(|| {
         if !data.is_null() {
-            // SAFETY: `data` is the Box::into_raw pointer made by pool_box::<T>, dropped once, here.
-            drop(unsafe { Box::from_raw(data.cast::<T>()) });
+            // SAFETY: `data` points at the T written by pool_box::<T>, dropped once, here.
+            unsafe { ptr::drop_in_place(data.cast::<T>()) };
         }
     });
     sys::APR_SUCCESS as sys::apr_status_t
 }
 
-/// Moves `value` into the pool's lifetime: it is dropped when the pool is cleared or destroyed.
+/// Moves `value` into memory of `pool`: it is dropped when the pool is cleared or destroyed.
+/// The memory comes from the pool (no malloc on the request path); APR aligns allocations to 8
+/// bytes, which covers the types stored here (checked at compile time).
 ///
 /// # Safety
 /// `pool` must be a live APR pool. The returned pointer is valid until that pool is cleared.
 pub unsafe fn pool_box<T>(pool: *mut sys::apr_pool_t, value: T) -> *mut T {
-    let raw = Box::into_raw(Box::new(value));
-    // SAFETY: pool is live (caller's contract); the cleanup frees exactly this Box.
+    const {
+        assert!(
+            std::mem::align_of::<T>() <= 8,
+            "APR pool memory is 8-byte aligned"
+        )
+    };
+    // SAFETY: pool is live (caller's contract); apr_palloc aborts httpd's way on exhaustion.
+    let raw = unsafe { sys::apr_palloc(pool, std::mem::size_of::<T>().max(1) as sys::apr_size_t) }
+        .cast::<T>();
+    if raw.is_null() {
+        // Out of memory: keep the value alive on the heap rather than write through NULL.
+        return Box::into_raw(Box::new(value));
+    }
+    // SAFETY: raw is fresh, large enough and aligned; the cleanup drops exactly this value.
     unsafe {
+        ptr::write(raw, value);
         sys::apr_pool_cleanup_register(
             pool,
             raw.cast::<c_void>(),

@@ -46,7 +46,7 @@ const MAX_CACHED_TOKENS: usize = 10_000;
 /// (`AuthType auth-openidc` uses this to pick the bearer path).
 pub fn has_bearer_token(req: &dyn RequestView, dir: &DirConfig) -> bool {
     matches!(
-        token::extract_token(req, &dir.accept_token_as()),
+        token::extract_token(req, dir.accept_token_as()),
         Extracted::Found(_)
     )
 }

@@ -1,7 +1,6 @@
 //! The resource server's settings, taken once from the server config (when the per-process
 //! state is made) and per request from the directory config.
 
-use std::borrow::Cow;
 use std::time::Duration;
 
 use crate::config::types::{EndpointAuth, ExpiryFormat, HttpMethod};
@@ -141,7 +140,7 @@ fn introspection_from(
 
 /// What one location asks of the resource server.
 pub struct RequestSettings<'a> {
-    pub accept: Cow<'a, [TokenSource]>,
+    pub accept: &'a [TokenSource],
     pub pass: PassClaimsAs,
     pub authn_header: Option<&'a str>,
     /// `OIDCOAuthTokenIntrospectionInterval`.

@@ -103,7 +103,7 @@ fn server(settings: OAuthSettings, provider: &Arc<Provider>, clock: i64) -> Reso
 
 fn rs() -> RequestSettings<'static> {
     RequestSettings {
-        accept: std::borrow::Cow::Owned(vec![TokenSource::Header]),
+        accept: &[TokenSource::Header],
         pass: PassClaimsAs {
             headers: true,
             environment: false,

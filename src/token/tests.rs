@@ -2,8 +2,8 @@ use super::*;
 use crate::request::TestRequest;
 use base64::Engine as _;
 
-fn found(s: &str) -> Extracted {
-    Extracted::Found(s.to_owned())
+fn found(s: &str) -> Extracted<'static> {
+    Extracted::Found(Cow::Owned(s.to_owned()))
 }
 
 fn basic(userpass: &[u8]) -> String {
