@@ -13,6 +13,7 @@ use super::pool::pool_box;
 use super::request::HttpdRequest;
 use super::sys;
 use crate::decision::{Decision, Rendered};
+use crate::request::RequestView;
 
 /// The AuthType values this module serves (compared case-insensitively, as httpd does).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +80,9 @@ unsafe fn authenticate(r: *mut sys::request_rec) -> c_int {
 
     let use_bearer = match kind {
         AuthKind::OAuth20 => true,
-        AuthKind::Mixed => crate::oauth::has_bearer_token(&req, dir),
+        // Mixed: a bearer token, or a CORS preflight (passed as the C module does), takes the
+        // resource-server path; anything else is the browser flow.
+        AuthKind::Mixed => crate::oauth::has_bearer_token(&req, dir) || req.method() == "OPTIONS",
         AuthKind::OpenIdConnect => false,
     };
     if !use_bearer {

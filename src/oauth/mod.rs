@@ -122,6 +122,15 @@ impl ResourceServer {
         let now = self.clock.now();
         let token = match token::extract_token(req, &rs.accept) {
             Extracted::Found(t) => t,
+            // A CORS preflight carries no credentials: let it through with an empty user, as
+            // the C module does (the backend answers it; spoofed headers are still removed).
+            Extracted::NotFound if req.method() == "OPTIONS" => {
+                return Decision::Allow(Identity {
+                    rendered: Arc::new(Rendered::new("", ClaimOutput::default())),
+                    remove_headers: self.spoofed_headers(req, rs),
+                    claims: Arc::new(Map::new()),
+                });
+            }
             Extracted::NotFound => {
                 return self.challenge(
                     req,
@@ -160,7 +169,16 @@ impl ResourceServer {
                 )),
             );
         };
-        let mut remove_headers = Vec::new();
+        Decision::Allow(Identity {
+            rendered,
+            remove_headers: self.spoofed_headers(req, rs),
+            claims: valid.claims.clone(),
+        })
+    }
+
+    /// Incoming headers that look like ours (`OIDC_*`, the claim prefix, `OIDCAuthNHeader`).
+    fn spoofed_headers(&self, req: &dyn RequestView, rs: &RequestSettings) -> Vec<String> {
+        let mut remove = Vec::new();
         req.visit_header_names(&mut |name| {
             if claims::must_scrub(
                 name,
@@ -168,14 +186,10 @@ impl ResourceServer {
                 rs.authn_header,
                 self.settings.whitelist.as_deref(),
             ) {
-                remove_headers.push(name.to_string());
+                remove.push(name.to_string());
             }
         });
-        Decision::Allow(Identity {
-            rendered,
-            remove_headers,
-            claims: valid.claims.clone(),
-        })
+        remove
     }
 
     /// User, claim headers/env and `OIDC_access_token` for a valid token; `None` when

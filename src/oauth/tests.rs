@@ -420,3 +420,60 @@ fn a_repeated_token_reuses_its_render() {
     assert!(!Arc::ptr_eq(&a.rendered, &c.rendered));
     assert_eq!(c.rendered.header("X-User"), Some("alice"));
 }
+
+#[test]
+fn cors_preflight_without_token_passes_with_an_empty_user() {
+    let p = Provider::new(&[]);
+    let srv = server(settings(), &p, NOW);
+    let mut req = TestRequest::get().with_header("OIDC-sub", "spoofed");
+    req.method = "OPTIONS".into();
+    let id = allowed(srv.decide(&req, &rs()));
+    assert_eq!(id.user(), "");
+    assert!(id.rendered.headers.is_empty());
+    assert_eq!(id.remove_headers, vec!["OIDC-sub".to_string()]);
+    // A GET without a token is still refused.
+    assert_eq!(denial(srv.decide(&TestRequest::get(), &rs())).status, 401);
+}
+
+#[test]
+fn server_metadata_supplies_the_jwks_uri() {
+    let key = TestKey::rsa(Some("k1"));
+    let jwks_body = jwks(&[&key]);
+    let metadata_calls = Arc::new(AtomicUsize::new(0));
+    let calls = metadata_calls.clone();
+    let http = Box::new(
+        move |req: &HttpRequest| -> Result<HttpResponse, HttpError> {
+            let body = if req.url == "https://as.example/.well-known/oauth-authorization-server" {
+                calls.fetch_add(1, Ordering::SeqCst);
+                json!({"issuer": "https://as.example", "jwks_uri": "https://as.example/keys"})
+                    .to_string()
+            } else if req.url == "https://as.example/keys" {
+                jwks_body.clone()
+            } else {
+                return Ok(HttpResponse {
+                    status: 404,
+                    headers: vec![],
+                    body: vec![],
+                });
+            };
+            Ok(HttpResponse {
+                status: 200,
+                headers: vec![],
+                body: body.into_bytes(),
+            })
+        },
+    );
+    let mut s = settings();
+    s.jwks_uri = None;
+    s.metadata_url = Some("https://as.example/.well-known/oauth-authorization-server".into());
+    let srv = ResourceServer::with(s, http, Box::new(FixedClock::new(NOW)));
+    let mut c2 = claims_at(NOW);
+    c2["sub"] = json!("bob");
+    allowed(srv.decide(&bearer(&key.mint(&claims_at(NOW))), &rs()));
+    allowed(srv.decide(&bearer(&key.mint(&c2)), &rs()));
+    assert_eq!(
+        metadata_calls.load(Ordering::SeqCst),
+        1,
+        "metadata is cached"
+    );
+}
