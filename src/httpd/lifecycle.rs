@@ -10,13 +10,24 @@ use super::log::{self, slog};
 use super::sys;
 use crate::config::{Severity, check_server};
 
-/// Visits the main server and every virtual host.
-unsafe fn for_each_server(s: *mut sys::server_rec, mut f: impl FnMut(*mut sys::server_rec)) {
-    let mut cur = s;
-    while !cur.is_null() {
-        f(cur);
-        cur = unsafe { (*cur).next };
+/// Logs the problems of `severity` of the main server and every virtual host at `level`;
+/// returns how many there were.
+unsafe fn report_problems(s: *mut sys::server_rec, severity: Severity, level: c_int) -> usize {
+    let mut count = 0;
+    let mut srv = s;
+    while !srv.is_null() {
+        if let Some(state) = unsafe { server_state(srv) } {
+            for problem in check_server(&state.cfg)
+                .into_iter()
+                .filter(|p| p.severity == severity)
+            {
+                slog!(srv, level, "oidc_rs: {}", problem.message);
+                count += 1;
+            }
+        }
+        srv = unsafe { (*srv).next };
     }
+    count
 }
 
 pub unsafe extern "C" fn check_config(
@@ -29,23 +40,7 @@ pub unsafe extern "C" fn check_config(
         sys::HTTP_INTERNAL_SERVER_ERROR as c_int,
         |m| slog!(s, log::ERR, "oidc_rs: {m}"),
         || unsafe {
-            let mut failed = false;
-            for_each_server(s, |srv| {
-                if let Some(state) = server_state(srv) {
-                    for problem in check_server(&state.cfg) {
-                        if problem.severity == Severity::Error {
-                            slog!(
-                                srv,
-                                log::ERR,
-                                "oidc_rs: configuration error: {}",
-                                problem.message
-                            );
-                            failed = true;
-                        }
-                    }
-                }
-            });
-            if failed {
+            if report_problems(s, Severity::Error, log::ERR) > 0 {
                 sys::HTTP_INTERNAL_SERVER_ERROR as c_int
             } else {
                 sys::OK as c_int
@@ -66,19 +61,10 @@ pub unsafe extern "C" fn post_config(
         || unsafe {
             // The first pass at start-up is a dry run whose results are thrown away.
             if sys::ap_state_query(sys::AP_SQ_MAIN_STATE as c_int)
-                == sys::AP_SQ_MS_CREATE_PRE_CONFIG as c_int
+                != sys::AP_SQ_MS_CREATE_PRE_CONFIG as c_int
             {
-                return sys::OK as c_int;
+                report_problems(s, Severity::Warning, log::WARNING);
             }
-            for_each_server(s, |srv| {
-                if let Some(state) = server_state(srv) {
-                    for problem in check_server(&state.cfg) {
-                        if problem.severity == Severity::Warning {
-                            slog!(srv, log::WARNING, "oidc_rs: {}", problem.message);
-                        }
-                    }
-                }
-            });
             sys::OK as c_int
         },
     )

@@ -186,20 +186,17 @@ impl Jwk {
                 "not a PEM X.509 certificate or PEM public key",
             ));
         };
-        let material = material_from_pkey(pkey).map_err(JoseError::config)?;
-        Ok(Jwk {
-            kid,
-            alg: None,
-            key_use: None,
-            key_ops: None,
-            material,
-        })
+        Jwk::from_public_pkey(kid, pkey)
     }
 
     /// A public key as DER SubjectPublicKeyInfo (as read from a PEM file at configuration time).
     pub fn from_spki_der(kid: Option<String>, der: &[u8]) -> Result<Jwk, JoseError> {
         let pkey = PKey::public_key_from_der(der)
             .map_err(|_| JoseError::config("not a DER SubjectPublicKeyInfo"))?;
+        Jwk::from_public_pkey(kid, pkey)
+    }
+
+    fn from_public_pkey(kid: Option<String>, pkey: PKey<Public>) -> Result<Jwk, JoseError> {
         let material = material_from_pkey(pkey).map_err(JoseError::config)?;
         Ok(Jwk {
             kid,
