@@ -69,3 +69,33 @@ pub unsafe extern "C" fn post_config(
         },
     )
 }
+
+/// In each child, before it serves requests: makes the bearer-token validators of the servers
+/// that use them (HTTP client and TLS context; nothing is fetched yet), then hands the memory
+/// that building them used only transiently (OpenSSL loads the system trust store before the
+/// configured one replaces it) back to the system, so that it does not stay resident in every
+/// child.
+pub unsafe extern "C" fn child_init(_pchild: *mut sys::apr_pool_t, s: *mut sys::server_rec) {
+    guard(
+        (),
+        |m| slog!(s, log::ERR, "oidc_rs: {m}"),
+        || unsafe {
+            let mut srv = s;
+            while !srv.is_null() {
+                if let Some(state) = server_state(srv) {
+                    if state.cfg.has_oauth_config() {
+                        if let Err(e) = state.resource_server() {
+                            slog!(
+                                srv,
+                                log::ERR,
+                                "oidc_rs: cannot set up bearer-token validation: {e}"
+                            );
+                        }
+                    }
+                }
+                srv = (*srv).next;
+            }
+            libc::malloc_trim(0);
+        },
+    )
+}

@@ -54,6 +54,12 @@ unsafe extern "C" fn register_hooks(p: *mut sys::apr_pool_t) {
                 ptr::null(),
                 sys::APR_HOOK_LAST as c_int,
             );
+            sys::ap_hook_child_init(
+                Some(lifecycle::child_init),
+                ptr::null(),
+                ptr::null(),
+                sys::APR_HOOK_MIDDLE as c_int,
+            );
             sys::ap_hook_check_authn(
                 Some(authn::check_authn),
                 ptr::null(),
