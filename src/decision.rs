@@ -28,6 +28,8 @@ pub struct Identity {
     pub remove_headers: Vec<String>,
     /// The claims `Require claim` matches against.
     pub claims: Arc<Map<String, Value>>,
+    /// `OIDCStripCookies`: the new `Cookie` request header (empty: remove it), when it changes.
+    pub cookie_header: Option<String>,
 }
 
 impl Identity {

@@ -317,3 +317,81 @@ mod strip_tests {
         );
     }
 }
+
+/// The `Cookie` header without the cookies named in `strip` (`OIDCStripCookies`), or `None`
+/// when none of them is present. Names are compared exactly, as the C module does; the other
+/// cookies keep their order and bytes and are joined with `"; "`. An empty result means the
+/// header is to be removed.
+pub fn strip_cookies(header: &str, strip: &[String]) -> Option<String> {
+    let mut kept: Vec<&str> = Vec::new();
+    let mut removed = false;
+    for part in header.split(';') {
+        let part = part.trim_start_matches([' ', '\t']);
+        if part.is_empty() {
+            continue;
+        }
+        let name = part.split('=').next().unwrap_or("").trim_end();
+        if strip.iter().any(|s| s == name) {
+            removed = true;
+        } else {
+            kept.push(part);
+        }
+    }
+    removed.then(|| kept.join("; "))
+}
+
+#[cfg(test)]
+mod strip_cookie_tests {
+    use super::*;
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn removes_named_cookies_and_keeps_the_rest_in_order() {
+        let strip = names(&["session", "PA.global"]);
+        assert_eq!(
+            strip_cookies("a=1; session=x; b=2", &strip).as_deref(),
+            Some("a=1; b=2")
+        );
+        assert_eq!(strip_cookies("PA.global=t", &strip).as_deref(), Some(""));
+        assert_eq!(strip_cookies("a=1;b=2", &strip), None, "nothing to remove");
+        assert_eq!(
+            strip_cookies("Session=x; a=1", &strip),
+            None,
+            "names are case-sensitive"
+        );
+        assert_eq!(
+            strip_cookies("sessionx=1; session=2", &strip).as_deref(),
+            Some("sessionx=1")
+        );
+    }
+
+    #[test]
+    fn hostile_headers_do_not_break_it() {
+        // CVE-2023-28625: crafted Cookie headers crashed the C module's stripping.
+        let strip = names(&["s"]);
+        for h in [
+            "",
+            ";",
+            ";;;",
+            "=",
+            "s",
+            "s;",
+            "=;s=1",
+            " ; s = 1 ;",
+            "s=1=2",
+            "\t s=1",
+        ] {
+            let out = strip_cookies(h, &strip);
+            if let Some(o) = out {
+                assert!(
+                    !o.split("; ").any(|p| p.split('=').next() == Some("s")),
+                    "{h:?} -> {o:?}"
+                );
+            }
+        }
+        assert_eq!(strip_cookies("s", &strip).as_deref(), Some(""));
+    }
+}

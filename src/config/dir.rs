@@ -18,6 +18,10 @@ pub struct DirConfig {
     pub accept_token_as: Vec<TokenSource>,
     /// `OIDCOAuthTokenIntrospectionInterval`: -1, 0 or a number of seconds.
     pub token_introspection_interval: Option<i32>,
+    /// `OIDCStripCookies`: cookies removed from the request before it is passed on.
+    pub strip_cookies: Vec<String>,
+    /// `OIDCPassAccessToken` (2.4.14.3): pass `OIDC_access_token` to the backend.
+    pub pass_access_token: Option<bool>,
 }
 
 /// httpd's `merge_dir_config`: the more specific section (`add`) wins for everything it sets.
@@ -32,6 +36,8 @@ pub fn merge(base: &DirConfig, add: &DirConfig) -> DirConfig {
         authn_header: _,
         accept_token_as: _,
         token_introspection_interval: _,
+        strip_cookies: _,
+        pass_access_token: _,
     } = base;
     let DirConfig {
         pass_claims_as,
@@ -39,6 +45,8 @@ pub fn merge(base: &DirConfig, add: &DirConfig) -> DirConfig {
         authn_header,
         accept_token_as,
         token_introspection_interval,
+        strip_cookies,
+        pass_access_token,
     } = add;
     DirConfig {
         pass_claims_as: pick(pass_claims_as, &base.pass_claims_as),
@@ -49,6 +57,8 @@ pub fn merge(base: &DirConfig, add: &DirConfig) -> DirConfig {
             token_introspection_interval,
             &base.token_introspection_interval,
         ),
+        strip_cookies: pick_vec(strip_cookies, &base.strip_cookies),
+        pass_access_token: pick(pass_access_token, &base.pass_access_token),
     }
 }
 
@@ -83,5 +93,15 @@ impl DirConfig {
     /// re-validates a cached result older than n seconds.
     pub fn introspection_interval(&self) -> i32 {
         self.token_introspection_interval.unwrap_or(0)
+    }
+
+    /// `OIDCStripCookies`, default none.
+    pub fn strip_cookies(&self) -> &[String] {
+        &self.strip_cookies
+    }
+
+    /// `OIDCPassAccessToken`, default On.
+    pub fn pass_access_token(&self) -> bool {
+        self.pass_access_token.unwrap_or(true)
     }
 }

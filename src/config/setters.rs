@@ -540,6 +540,22 @@ pub fn pass_claims_as(cfg: &mut DirConfig, args: &Args) -> R {
     Ok(())
 }
 
+pub fn strip_cookies(cfg: &mut DirConfig, args: &Args) -> R {
+    const N: &str = "OIDCStripCookies";
+    let v = non_empty(N, arg(N, args, 0)?)?;
+    if !parse::is_header_token(v) {
+        return Err(named(N, format!("\"{v}\" is not a valid cookie name")));
+    }
+    push_unique(&mut cfg.strip_cookies, v);
+    Ok(())
+}
+
+pub fn pass_access_token(cfg: &mut DirConfig, args: &Args) -> R {
+    const N: &str = "OIDCPassAccessToken";
+    cfg.pass_access_token = Some(parse::boolean(arg(N, args, 0)?).map_err(|e| named(N, e))?);
+    Ok(())
+}
+
 pub fn authn_header(cfg: &mut DirConfig, args: &Args) -> R {
     const N: &str = "OIDCAuthNHeader";
     let v = arg(N, args, 0)?;

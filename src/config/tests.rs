@@ -267,6 +267,8 @@ const SUPPORTED: &[&str] = &[
     "OIDCSessionMaxDuration",
     "OIDCCookieSameSite",
     "OIDCXForwardedHeaders",
+    "OIDCStripCookies",
+    "OIDCPassAccessToken",
 ];
 
 #[test]
@@ -1745,4 +1747,45 @@ fn secret_debug_is_redacted() {
     assert_eq!(s.expose(), "hunter2");
     let k = Secret::new(vec![1u8, 2, 3]);
     assert_eq!(format!("{k:?}"), "Secret(<redacted>)");
+}
+
+#[test]
+fn strip_cookies_and_pass_access_token() {
+    let mut dc = DirConfig::default();
+    assert!(dc.pass_access_token());
+    assert!(dc.strip_cookies().is_empty());
+    for w in ["a", "b", "a"] {
+        find("OIDCStripCookies")
+            .unwrap()
+            .1
+            .apply_to(&mut ServerConfig::default(), &mut dc, &Args::new(&[w]))
+            .unwrap();
+    }
+    assert_eq!(dc.strip_cookies(), ["a".to_string(), "b".to_string()]);
+    let e = find("OIDCStripCookies")
+        .unwrap()
+        .1
+        .apply_to(&mut ServerConfig::default(), &mut dc, &Args::new(&["a;b"]))
+        .unwrap_err();
+    assert!(e.starts_with("OIDCStripCookies: "), "{e}");
+    find("OIDCPassAccessToken")
+        .unwrap()
+        .1
+        .apply_to(&mut ServerConfig::default(), &mut dc, &Args::new(&["Off"]))
+        .unwrap();
+    assert!(!dc.pass_access_token());
+    assert!(
+        find("OIDCPassAccessToken")
+            .unwrap()
+            .1
+            .apply_to(
+                &mut ServerConfig::default(),
+                &mut dc,
+                &Args::new(&["maybe"])
+            )
+            .is_err()
+    );
+    let merged = crate::config::merge_dir(&dc, &DirConfig::default());
+    assert!(!merged.pass_access_token(), "unset falls back");
+    assert_eq!(merged.strip_cookies().len(), 2);
 }

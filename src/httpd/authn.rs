@@ -119,6 +119,11 @@ unsafe fn apply(req: &HttpdRequest, decision: Decision) -> c_int {
                 );
                 req.unset_header_in(name);
             }
+            match identity.cookie_header.as_deref() {
+                None => {}
+                Some("") => req.unset_header_in("Cookie"),
+                Some(cookies) => req.set_header_in("Cookie", cookies),
+            }
             // SAFETY: r is live. The rendered identity is shared (cached per token); the request
             // pool holds a reference to it, so the strings handed to httpd without copying live
             // exactly as long as the request.

@@ -59,6 +59,10 @@ impl HttpdRequest {
         unsafe { sys::apr_table_set(table, n.as_ptr(), v.as_ptr()) }
     }
 
+    pub fn set_header_in(&self, name: &str, value: &str) {
+        self.set(unsafe { (*self.r).headers_in }, name, value.as_bytes())
+    }
+
     pub fn unset_header_in(&self, name: &str) {
         if let Ok(n) = CString::new(name) {
             // SAFETY: live table; apr_table_unset removes every entry of that name.

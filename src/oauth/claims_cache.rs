@@ -22,10 +22,14 @@ pub fn token_key(token: &str) -> TokenKey {
 /// Renders kept per token: one per distinct location setting, a handful at most.
 const MAX_RENDERS_PER_TOKEN: usize = 8;
 
+/// The location settings a render depends on: `OIDCPassClaimsAs`, `OIDCPassAccessToken`,
+/// `OIDCAuthNHeader`.
+type RenderKey = (PassClaimsAs, bool, Option<String>);
+
 /// A token that passed validation.
 pub struct ValidToken {
     pub claims: Arc<Map<String, Value>>,
-    renders: RwLock<Vec<(PassClaimsAs, Option<String>, Arc<Rendered>)>>,
+    renders: RwLock<Vec<(RenderKey, Arc<Rendered>)>>,
 }
 
 impl ValidToken {
@@ -40,21 +44,25 @@ impl ValidToken {
     pub fn rendered(
         &self,
         pass: PassClaimsAs,
+        pass_access_token: bool,
         authn_header: Option<&str>,
         make: impl FnOnce() -> Option<Rendered>,
     ) -> Option<Arc<Rendered>> {
+        let matches = |k: &RenderKey| {
+            k.0 == pass && k.1 == pass_access_token && k.2.as_deref() == authn_header
+        };
         if let Ok(renders) = self.renders.read() {
-            if let Some((_, _, r)) = renders
-                .iter()
-                .find(|(p, h, _)| *p == pass && h.as_deref() == authn_header)
-            {
+            if let Some((_, r)) = renders.iter().find(|(k, _)| matches(k)) {
                 return Some(r.clone());
             }
         }
         let rendered = Arc::new(make()?);
         if let Ok(mut renders) = self.renders.write() {
             if renders.len() < MAX_RENDERS_PER_TOKEN {
-                renders.push((pass, authn_header.map(str::to_string), rendered.clone()));
+                renders.push((
+                    (pass, pass_access_token, authn_header.map(str::to_string)),
+                    rendered.clone(),
+                ));
             }
         }
         Some(rendered)
@@ -230,23 +238,23 @@ mod tests {
         };
         let mut made = 0;
         for _ in 0..3 {
-            t.rendered(both, None, || {
+            t.rendered(both, true, None, || {
                 made += 1;
                 Some(Rendered::new("a", ClaimOutput::default()))
             });
         }
         assert_eq!(made, 1);
-        t.rendered(headers_only, None, || {
+        t.rendered(headers_only, true, None, || {
             made += 1;
             Some(Rendered::new("a", ClaimOutput::default()))
         });
-        t.rendered(both, Some("X-User"), || {
+        t.rendered(both, true, Some("X-User"), || {
             made += 1;
             Some(Rendered::new("a", ClaimOutput::default()))
         });
         assert_eq!(made, 3);
         assert!(
-            t.rendered(both, Some("X-Other"), || None).is_none(),
+            t.rendered(both, true, Some("X-Other"), || None).is_none(),
             "no remote user: nothing cached"
         );
     }

@@ -129,6 +129,7 @@ impl ResourceServer {
                     rendered: Arc::new(Rendered::new("", ClaimOutput::default())),
                     remove_headers: self.spoofed_headers(req, rs),
                     claims: Arc::new(Map::new()),
+                    cookie_header: stripped_cookies(req, rs),
                 });
             }
             Extracted::NotFound => {
@@ -155,7 +156,7 @@ impl ResourceServer {
                 });
             }
         };
-        let Some(rendered) = valid.rendered(rs.pass, rs.authn_header, || {
+        let Some(rendered) = valid.rendered(rs.pass, rs.pass_access_token, rs.authn_header, || {
             self.render(&valid.claims, &token, rs)
         }) else {
             return self.challenge(
@@ -173,6 +174,7 @@ impl ResourceServer {
             rendered,
             remove_headers: self.spoofed_headers(req, rs),
             claims: valid.claims.clone(),
+            cookie_header: stripped_cookies(req, rs),
         })
     }
 
@@ -214,7 +216,9 @@ impl ResourceServer {
             self.settings.blacklist.as_deref(),
             &mut out,
         );
-        claims::set_app_info(&mut out, "OIDC_", "access_token", token, rs.pass);
+        if rs.pass_access_token {
+            claims::set_app_info(&mut out, "OIDC_", "access_token", token, rs.pass);
+        }
         Some(Rendered::new(&user, out))
     }
 
@@ -390,6 +394,14 @@ impl ResourceServer {
         }
         Some(out)
     }
+}
+
+/// The `Cookie` header after `OIDCStripCookies`, when it changes.
+fn stripped_cookies(req: &dyn RequestView, rs: &RequestSettings) -> Option<String> {
+    if rs.strip_cookies.is_empty() {
+        return None;
+    }
+    token::strip_cookies(req.header("Cookie")?, rs.strip_cookies)
 }
 
 /// RFC 6750 §3 challenge, shaped as the C module shapes it (`Basic` when only basic is accepted).

@@ -145,6 +145,10 @@ pub struct RequestSettings<'a> {
     pub authn_header: Option<&'a str>,
     /// `OIDCOAuthTokenIntrospectionInterval`.
     pub introspection_interval: i64,
+    /// `OIDCPassAccessToken`.
+    pub pass_access_token: bool,
+    /// `OIDCStripCookies`.
+    pub strip_cookies: &'a [String],
 }
 
 impl<'a> RequestSettings<'a> {
@@ -154,6 +158,8 @@ impl<'a> RequestSettings<'a> {
             pass: dir.pass_claims_as(),
             authn_header: dir.authn_header(),
             introspection_interval: dir.introspection_interval() as i64,
+            pass_access_token: dir.pass_access_token(),
+            strip_cookies: dir.strip_cookies(),
         }
     }
 }

@@ -111,6 +111,8 @@ fn rs() -> RequestSettings<'static> {
         },
         authn_header: None,
         introspection_interval: 0,
+        pass_access_token: true,
+        strip_cookies: &[],
     }
 }
 
@@ -475,5 +477,29 @@ fn server_metadata_supplies_the_jwks_uri() {
         metadata_calls.load(Ordering::SeqCst),
         1,
         "metadata is cached"
+    );
+}
+
+#[test]
+fn strip_cookies_and_pass_access_token_settings() {
+    let key = TestKey::rsa(Some("k1"));
+    let p = Provider::new(&[&key]);
+    let srv = server(settings(), &p, NOW);
+    let token = key.mint(&claims_at(NOW));
+    let strip = vec!["secret".to_string()];
+    let mut s = rs();
+    s.strip_cookies = &strip;
+    s.pass_access_token = false;
+    let req = bearer(&token).with_header("Cookie", "a=1; secret=x; b=2");
+    let id = allowed(srv.decide(&req, &s));
+    assert_eq!(id.cookie_header.as_deref(), Some("a=1; b=2"));
+    assert_eq!(id.rendered.header("OIDC_access_token"), None);
+    assert!(id.rendered.header("OIDC-sub").is_some());
+    // the default location passes the token and leaves cookies alone
+    let id = allowed(srv.decide(&req, &rs()));
+    assert_eq!(id.cookie_header, None);
+    assert_eq!(
+        id.rendered.header("OIDC_access_token"),
+        Some(token.as_str())
     );
 }

@@ -267,6 +267,8 @@ describe('hostile JWKS: algorithms, token sources, claims, authorization', () =>
             oauthLocation('/post', ['OIDCOAuthAcceptTokenAs post']),
             oauthLocation('/query', ['OIDCOAuthAcceptTokenAs query']),
             oauthLocation('/cookie', ['OIDCOAuthAcceptTokenAs cookie:mytok']),
+            // OIDCPassAccessToken arrived in 2.4.14.3: the reference (2.4.12.3) gets only OIDCStripCookies
+            oauthLocation('/strip', ['OIDCOAuthAcceptTokenAs cookie:mytok', 'OIDCStripCookies mytok other', ...(REFERENCE ? [] : ['OIDCPassAccessToken Off'])]),
             oauthLocation('/basic', ['OIDCOAuthAcceptTokenAs basic']),
             oauthLocation('/headerquery', ['OIDCOAuthAcceptTokenAs header query']),
             oauthLocation('/claim/str', [], { require: 'claim email:alice@example.com' }),
@@ -345,6 +347,18 @@ describe('hostile JWKS: algorithms, token sources, claims, authorization', () =>
     // only post accepted: header and query are not
     assertNoToken(await a.req('rs.test', '/post/submit', { method: 'POST', headers: [...bearer(t), FORM], body: 'foo=bar' }), 'header on post-only');
     assertNoToken(await a.req('rs.test', `/post/submit?access_token=${t}`, { method: 'POST', headers: [FORM], body: 'foo=bar' }), 'query on post-only');
+  });
+
+  it('OIDCStripCookies removes the named cookies, OIDCPassAccessToken Off withholds OIDC_access_token', async () => {
+    const t = tok(keys.RS256);
+    const echo = assertOk(await a.req('rs.test', '/strip/x', { headers: [['Cookie', `keep=1; mytok=${t}; other=2; last=3`]] }));
+    assert.deepEqual(echoHeader(echo, 'cookie'), ['keep=1; last=3']);
+    assert.deepEqual(echoHeader(echo, 'OIDC_access_token'), REFERENCE ? [t] : []);
+    assert.deepEqual(echoHeader(echo, 'OIDC_CLAIM_sub'), ['alice']);
+    // a location without them passes both
+    const plain = assertOk(await a.req('rs.test', '/cookie/x', { headers: [['Cookie', `keep=1; mytok=${t}`]] }));
+    assert.deepEqual(echoHeader(plain, 'cookie'), [`keep=1; mytok=${t}`]);
+    assert.deepEqual(echoHeader(plain, 'OIDC_access_token'), [t]);
   });
 
   it('OIDCOAuthAcceptTokenAs query / cookie:<name> / basic / "header query"', async () => {
