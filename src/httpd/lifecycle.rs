@@ -82,16 +82,15 @@ pub unsafe extern "C" fn child_init(_pchild: *mut sys::apr_pool_t, s: *mut sys::
         || unsafe {
             let mut srv = s;
             while !srv.is_null() {
-                if let Some(state) = server_state(srv) {
-                    if state.cfg.has_oauth_config() {
-                        if let Err(e) = state.resource_server() {
-                            slog!(
-                                srv,
-                                log::ERR,
-                                "oidc_rs: cannot set up bearer-token validation: {e}"
-                            );
-                        }
-                    }
+                if let Some(state) = server_state(srv)
+                    && state.cfg.has_oauth_config()
+                    && let Err(e) = state.resource_server()
+                {
+                    slog!(
+                        srv,
+                        log::ERR,
+                        "oidc_rs: cannot set up bearer-token validation: {e}"
+                    );
                 }
                 srv = (*srv).next;
             }

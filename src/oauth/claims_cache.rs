@@ -51,19 +51,19 @@ impl ValidToken {
         let matches = |k: &RenderKey| {
             k.0 == pass && k.1 == pass_access_token && k.2.as_deref() == authn_header
         };
-        if let Ok(renders) = self.renders.read() {
-            if let Some((_, r)) = renders.iter().find(|(k, _)| matches(k)) {
-                return Some(r.clone());
-            }
+        if let Ok(renders) = self.renders.read()
+            && let Some((_, r)) = renders.iter().find(|(k, _)| matches(k))
+        {
+            return Some(r.clone());
         }
         let rendered = Arc::new(make()?);
-        if let Ok(mut renders) = self.renders.write() {
-            if renders.len() < MAX_RENDERS_PER_TOKEN {
-                renders.push((
-                    (pass, pass_access_token, authn_header.map(str::to_string)),
-                    rendered.clone(),
-                ));
-            }
+        if let Ok(mut renders) = self.renders.write()
+            && renders.len() < MAX_RENDERS_PER_TOKEN
+        {
+            renders.push((
+                (pass, pass_access_token, authn_header.map(str::to_string)),
+                rendered.clone(),
+            ));
         }
         Some(rendered)
     }

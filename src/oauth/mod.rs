@@ -120,7 +120,7 @@ impl ResourceServer {
     /// The whole bearer decision for one request.
     pub fn decide(&self, req: &dyn RequestView, rs: &RequestSettings) -> Decision {
         let now = self.clock.now();
-        let token = match token::extract_token(req, &rs.accept) {
+        let token = match token::extract_token(req, rs.accept) {
             Extracted::Found(t) => t,
             // A CORS preflight carries no credentials: let it through with an empty user, as
             // the C module does (the backend answers it; spoofed headers are still removed).
