@@ -43,7 +43,7 @@
 //!   logged and denied on each request.
 //! * A claim string containing NUL is compared in full (C could not receive one at all).
 
-use regex::Regex;
+use regex_lite::Regex;
 use serde_json::{Map, Value};
 
 /// A parsed `Require claim` line: cheap to evaluate, safe to share between threads.

@@ -474,7 +474,7 @@ pub fn remote_user(
 
 /// Global substitution with PCRE2 replacement syntax; `None` when nothing matched or the
 /// replacement is invalid for this regex/match.
-fn substitute_all(re: &regex::Regex, input: &str, rep: &str) -> Option<String> {
+fn substitute_all(re: &regex_lite::Regex, input: &str, rep: &str) -> Option<String> {
     let mut out = String::with_capacity(input.len() + rep.len());
     let mut last = 0;
     let mut count = 0usize;
@@ -493,8 +493,8 @@ fn substitute_all(re: &regex::Regex, input: &str, rep: &str) -> Option<String> {
 }
 
 fn expand_pcre2(
-    re: &regex::Regex,
-    caps: &regex::Captures<'_>,
+    re: &regex_lite::Regex,
+    caps: &regex_lite::Captures<'_>,
     rep: &str,
     out: &mut String,
 ) -> Option<()> {

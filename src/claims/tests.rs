@@ -521,7 +521,7 @@ fn spec(claim: &str, append_issuer: bool, re: Option<&str>, rep: Option<&str>) -
     RemoteUserClaim {
         claim: claim.into(),
         append_issuer,
-        regex: re.map(|r| regex::Regex::new(r).expect("test regex")),
+        regex: re.map(|r| regex_lite::Regex::new(r).expect("test regex")),
         replacement: rep.map(str::to_owned),
     }
 }

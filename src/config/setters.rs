@@ -12,7 +12,7 @@ use std::time::Duration;
 use base64::Engine;
 use openssl::pkey::{Id, PKey, Public};
 use openssl::x509::X509;
-use regex::Regex;
+use regex_lite::Regex;
 
 use super::dir::DirConfig;
 use super::directives::Args;

@@ -52,7 +52,7 @@ pub struct RemoteUserClaim {
     /// Trailing `@` on the claim: append `@` + the issuer without `https://` (RP only).
     pub append_issuer: bool,
     /// Optional regex; without a replacement its capture group 1 is the user (no group 1: no user).
-    pub regex: Option<regex::Regex>,
+    pub regex: Option<regex_lite::Regex>,
     /// Optional replacement with `$1`... references.
     pub replacement: Option<String>,
 }
