@@ -1,5 +1,5 @@
 //! One parser per supported directive: validate the arguments like mod_auth_openidc 2.4.12.3
-//! does (stricter where its checks are missing or unsafe) and store the value. Each error names
+//! does (stricter where its checks are missing or too weak) and store the value. Each error names
 //! the directive; httpd adds the file and line.
 
 use std::fs::File;

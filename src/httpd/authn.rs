@@ -198,7 +198,7 @@ pub unsafe extern "C" fn note_auth_failure(
 ) -> c_int {
     guard(
         sys::DECLINED as c_int,
-        |_| {},
+        super::log::report_panic,
         || unsafe {
             if auth_type.is_null() {
                 return sys::DECLINED as c_int;

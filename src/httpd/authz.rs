@@ -29,7 +29,7 @@ unsafe extern "C" fn parse_claim(
     };
     let result = guard(
         Err("Require claim: internal error".to_string()),
-        |_| {},
+        super::log::report_panic,
         || {
             if require_line.is_null() || parsed.is_null() {
                 return Err("Require claim: missing argument".to_string());

@@ -108,7 +108,7 @@ pub unsafe extern "C" fn kept_body_filter(
 ) -> sys::apr_status_t {
     super::guard::guard(
         sys::APR_EGENERAL as sys::apr_status_t,
-        |_| {},
+        super::log::report_panic,
         || unsafe {
             let ctx = (*f).ctx as *mut KeptBody;
             if ctx.is_null() {

@@ -111,7 +111,7 @@ unsafe fn dispatch(
     };
     let result: Result<(), String> = guard(
         Err("mod_auth_openidc_rs: internal error while parsing this directive".to_string()),
-        |_| {},
+        super::log::report_panic,
         || {
             if cmd.is_null() {
                 return Err("mod_auth_openidc_rs: no command context".to_string());

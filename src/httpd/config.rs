@@ -75,11 +75,9 @@ pub unsafe extern "C" fn create_server_config(
     p: *mut sys::apr_pool_t,
     _s: *mut sys::server_rec,
 ) -> *mut c_void {
-    guard(
-        std::ptr::null_mut(),
-        |_| {},
-        || unsafe { pool_box(p, ServerState::new(ServerConfig::default())) }.cast(),
-    )
+    guard(std::ptr::null_mut(), super::log::report_panic, || {
+        unsafe { pool_box(p, ServerState::new(ServerConfig::default())) }.cast()
+    })
 }
 
 pub unsafe extern "C" fn merge_server_config(
@@ -87,35 +85,29 @@ pub unsafe extern "C" fn merge_server_config(
     base: *mut c_void,
     add: *mut c_void,
 ) -> *mut c_void {
-    guard(
-        add,
-        |_| {},
-        || {
-            if base.is_null() || add.is_null() {
-                return add;
-            }
-            // SAFETY: both are ServerState records made by create_server_config.
-            let (base, add) = unsafe {
-                (
-                    &*(base as *const ServerState),
-                    &*(add as *const ServerState),
-                )
-            };
-            let merged = crate::config::merge_server(&base.cfg, &add.cfg);
-            unsafe { pool_box(p, ServerState::new(merged)) }.cast()
-        },
-    )
+    guard(add, super::log::report_panic, || {
+        if base.is_null() || add.is_null() {
+            return add;
+        }
+        // SAFETY: both are ServerState records made by create_server_config.
+        let (base, add) = unsafe {
+            (
+                &*(base as *const ServerState),
+                &*(add as *const ServerState),
+            )
+        };
+        let merged = crate::config::merge_server(&base.cfg, &add.cfg);
+        unsafe { pool_box(p, ServerState::new(merged)) }.cast()
+    })
 }
 
 pub unsafe extern "C" fn create_dir_config(
     p: *mut sys::apr_pool_t,
     _dir: *mut c_char,
 ) -> *mut c_void {
-    guard(
-        std::ptr::null_mut(),
-        |_| {},
-        || unsafe { pool_box(p, DirConfig::default()) }.cast(),
-    )
+    guard(std::ptr::null_mut(), super::log::report_panic, || {
+        unsafe { pool_box(p, DirConfig::default()) }.cast()
+    })
 }
 
 pub unsafe extern "C" fn merge_dir_config(
@@ -123,17 +115,12 @@ pub unsafe extern "C" fn merge_dir_config(
     base: *mut c_void,
     add: *mut c_void,
 ) -> *mut c_void {
-    guard(
-        add,
-        |_| {},
-        || {
-            if base.is_null() || add.is_null() {
-                return add;
-            }
-            // SAFETY: both are DirConfig records made by create_dir_config (or an earlier merge).
-            let (base, add) =
-                unsafe { (&*(base as *const DirConfig), &*(add as *const DirConfig)) };
-            unsafe { pool_box(p, crate::config::merge_dir(base, add)) }.cast()
-        },
-    )
+    guard(add, super::log::report_panic, || {
+        if base.is_null() || add.is_null() {
+            return add;
+        }
+        // SAFETY: both are DirConfig records made by create_dir_config (or an earlier merge).
+        let (base, add) = unsafe { (&*(base as *const DirConfig), &*(add as *const DirConfig)) };
+        unsafe { pool_box(p, crate::config::merge_dir(base, add)) }.cast()
+    })
 }

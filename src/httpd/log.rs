@@ -97,3 +97,15 @@ macro_rules! slog {
 }
 
 pub(crate) use {rlog, slog};
+
+/// Reports a panic caught where no request or server is at hand (config callbacks, filters):
+/// httpd writes it to the main error log.
+pub fn report_panic(msg: &str) {
+    s_log(
+        concat!(file!(), "\0").as_bytes(),
+        line!(),
+        std::ptr::null(),
+        ERR,
+        &format!("oidc_rs: internal error (panic caught): {msg}"),
+    );
+}

@@ -38,55 +38,51 @@ pub fn module_index() -> c_int {
 
 unsafe extern "C" fn register_hooks(p: *mut sys::apr_pool_t) {
     guard::install_panic_hook();
-    guard::guard(
-        (),
-        |_| {},
-        || unsafe {
-            sys::ap_hook_check_config(
-                Some(lifecycle::check_config),
-                ptr::null(),
-                ptr::null(),
-                sys::APR_HOOK_MIDDLE as c_int,
-            );
-            sys::ap_hook_post_config(
-                Some(lifecycle::post_config),
-                ptr::null(),
-                ptr::null(),
-                sys::APR_HOOK_LAST as c_int,
-            );
-            sys::ap_hook_child_init(
-                Some(lifecycle::child_init),
-                ptr::null(),
-                ptr::null(),
-                sys::APR_HOOK_MIDDLE as c_int,
-            );
-            sys::ap_hook_check_authn(
-                Some(authn::check_authn),
-                ptr::null(),
-                ptr::null(),
-                sys::APR_HOOK_MIDDLE as c_int,
-                sys::AP_AUTH_INTERNAL_PER_CONF as c_int,
-            );
-            sys::ap_hook_note_auth_failure(
-                Some(authn::note_auth_failure),
-                ptr::null(),
-                ptr::null(),
-                sys::APR_HOOK_MIDDLE as c_int,
-            );
-            sys::ap_register_auth_provider(
-                p,
-                sys::AUTHZ_PROVIDER_GROUP.as_ptr().cast(),
-                c"claim".as_ptr(),
-                sys::AUTHZ_PROVIDER_VERSION.as_ptr().cast(),
-                addr_of!(authz::CLAIM_PROVIDER).cast(),
-                sys::AP_AUTH_INTERNAL_PER_CONF as c_int,
-            );
-            sys::ap_register_input_filter(
-                body::KEPT_BODY_FILTER.as_ptr(),
-                Some(body::kept_body_filter),
-                None,
-                sys::ap_filter_type_AP_FTYPE_RESOURCE,
-            );
-        },
-    );
+    guard::guard((), super::log::report_panic, || unsafe {
+        sys::ap_hook_check_config(
+            Some(lifecycle::check_config),
+            ptr::null(),
+            ptr::null(),
+            sys::APR_HOOK_MIDDLE as c_int,
+        );
+        sys::ap_hook_post_config(
+            Some(lifecycle::post_config),
+            ptr::null(),
+            ptr::null(),
+            sys::APR_HOOK_LAST as c_int,
+        );
+        sys::ap_hook_child_init(
+            Some(lifecycle::child_init),
+            ptr::null(),
+            ptr::null(),
+            sys::APR_HOOK_MIDDLE as c_int,
+        );
+        sys::ap_hook_check_authn(
+            Some(authn::check_authn),
+            ptr::null(),
+            ptr::null(),
+            sys::APR_HOOK_MIDDLE as c_int,
+            sys::AP_AUTH_INTERNAL_PER_CONF as c_int,
+        );
+        sys::ap_hook_note_auth_failure(
+            Some(authn::note_auth_failure),
+            ptr::null(),
+            ptr::null(),
+            sys::APR_HOOK_MIDDLE as c_int,
+        );
+        sys::ap_register_auth_provider(
+            p,
+            sys::AUTHZ_PROVIDER_GROUP.as_ptr().cast(),
+            c"claim".as_ptr(),
+            sys::AUTHZ_PROVIDER_VERSION.as_ptr().cast(),
+            addr_of!(authz::CLAIM_PROVIDER).cast(),
+            sys::AP_AUTH_INTERNAL_PER_CONF as c_int,
+        );
+        sys::ap_register_input_filter(
+            body::KEPT_BODY_FILTER.as_ptr(),
+            Some(body::kept_body_filter),
+            None,
+            sys::ap_filter_type_AP_FTYPE_RESOURCE,
+        );
+    });
 }
