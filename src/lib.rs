@@ -8,6 +8,7 @@
 pub mod authz;
 pub mod claims;
 pub mod config;
+pub mod crypto;
 pub mod decision;
 pub mod deps;
 pub mod http_client;
