@@ -14,6 +14,7 @@ pub mod deps;
 pub mod http_client;
 pub mod jose;
 pub mod oauth;
+pub mod oidc;
 pub mod request;
 pub mod token;
 
