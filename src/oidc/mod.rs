@@ -1,5 +1,6 @@
 //! OpenID Connect relying-party building blocks for the browser login (code flow):
-//! [`discovery`] (provider metadata) and [`id_token`] (ID token validation, OIDC Core §3.1.3.7).
+//! [`discovery`] (provider metadata), [`authorize`] (state cookie, fingerprint, authorization
+//! request URL, 302-vs-401 test) and [`id_token`] (ID token validation, OIDC Core §3.1.3.7).
 //!
 //! Typical use by the authorization-callback handler:
 //! 1. `discovery::fetch(http, &discovery_url_for(issuer), Some(issuer))` once per provider (cache it);
@@ -7,6 +8,7 @@
 //! 3. after the code exchange: `id_token::validate_with_jwks(id_token, &expectations, &jwks, http, now)`
 //!    with `expectations.allowed_algs = allowed_algs(configured_alg, &meta.id_token_signing_alg_values_supported)`.
 
+pub mod authorize;
 pub mod discovery;
 pub mod id_token;
 
