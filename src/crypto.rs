@@ -22,6 +22,7 @@
 //!
 //! Key material never appears in `Debug` output or in error messages.
 
+use crate::jose::b64url_encode;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use openssl::hash::MessageDigest;
@@ -191,7 +192,7 @@ pub fn seal(keys: &CryptoKeys, context: &[u8], plaintext: &[u8]) -> Result<Strin
     raw.extend_from_slice(&iv);
     raw.extend_from_slice(&ct);
     raw.extend_from_slice(&tag);
-    Ok(URL_SAFE_NO_PAD.encode(raw))
+    Ok(b64url_encode(&raw))
 }
 
 /// Open a value made by [`seal`] with the same `context`. Checks the length before decoding,
@@ -234,7 +235,7 @@ pub fn random_token(bytes: usize) -> Result<String, CryptoError> {
     }
     let mut buf = vec![0u8; bytes];
     openssl::rand::rand_bytes(&mut buf).map_err(|_| CryptoError::Internal)?;
-    Ok(URL_SAFE_NO_PAD.encode(buf))
+    Ok(b64url_encode(&buf))
 }
 
 /// Constant-time equality (in the contents; lengths are not secret and differing lengths are
@@ -247,7 +248,7 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 /// no padding.
 pub fn pkce_s256(verifier: &str) -> String {
     use sha2::Digest as _;
-    URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
+    b64url_encode(&sha2::Sha256::digest(verifier.as_bytes()))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::config::{dir_config, server_state};
+use super::config::{dir_config, our_slot, server_state};
 use super::guard::guard;
 use super::log::{self, rlog};
 use super::module::module_ptr;
@@ -173,10 +173,8 @@ unsafe fn apply(req: &HttpdRequest, decision: Decision) -> c_int {
 pub unsafe fn request_claims<'a>(mut r: *const sys::request_rec) -> Option<&'a RequestClaims> {
     while !r.is_null() {
         // SAFETY: request_config is the live per-request vector; our slot holds RequestClaims.
-        let p = unsafe { sys::oidcrs_get_module_config((*r).request_config, module_ptr()) }
-            as *const RequestClaims;
-        if !p.is_null() {
-            return Some(unsafe { &*p });
+        if let Some(claims) = unsafe { our_slot::<RequestClaims>((*r).request_config).as_ref() } {
+            return Some(claims);
         }
         r = unsafe {
             if !(*r).main.is_null() {

@@ -44,14 +44,8 @@ pub unsafe fn server_state<'a>(s: *const sys::server_rec) -> Option<&'a mut Serv
     if s.is_null() {
         return None;
     }
-    // SAFETY: module_config is the vector httpd made for s; our slot holds a *mut ServerState.
-    let p = unsafe { sys::oidcrs_get_module_config((*s).module_config, module_ptr()) }
-        as *mut ServerState;
-    if p.is_null() {
-        None
-    } else {
-        Some(unsafe { &mut *p })
-    }
+    // SAFETY: module_config is the vector httpd made for s; our slot holds a ServerState.
+    unsafe { our_slot::<ServerState>((*s).module_config).as_mut() }
 }
 
 /// The merged per-dir config of a request.
@@ -62,13 +56,19 @@ pub unsafe fn dir_config<'a>(r: *const sys::request_rec) -> Option<&'a DirConfig
     if r.is_null() {
         return None;
     }
-    let p = unsafe { sys::oidcrs_get_module_config((*r).per_dir_config, module_ptr()) }
-        as *const DirConfig;
-    if p.is_null() {
-        None
-    } else {
-        Some(unsafe { &*p })
+    // SAFETY: per_dir_config is the request's merged vector; our slot holds a DirConfig.
+    unsafe { our_slot::<DirConfig>((*r).per_dir_config).as_ref() }
+}
+
+/// This module's slot in an httpd config vector (server, per-dir or request), NULL when unset.
+///
+/// # Safety
+/// `v` must be a live config vector whose slot for this module, if set, holds a `T`.
+pub unsafe fn our_slot<T>(v: *mut sys::ap_conf_vector_t) -> *mut T {
+    if v.is_null() {
+        return std::ptr::null_mut();
     }
+    unsafe { sys::oidcrs_get_module_config(v, module_ptr()) }.cast::<T>()
 }
 
 pub unsafe extern "C" fn create_server_config(

@@ -301,8 +301,7 @@ fn verify_with_key(alg: Alg, key: &Jwk, data: &[u8], sig: &[u8], ecdsa_der: Opti
                 s.sign_to_vec()
             });
             match mac {
-                // memcmp::eq panics on unequal lengths, so compare those first.
-                Ok(mac) => mac.len() == sig.len() && openssl::memcmp::eq(&mac, sig),
+                Ok(mac) => crate::crypto::ct_eq(&mac, sig),
                 Err(_) => false,
             }
         }

@@ -15,8 +15,6 @@
 
 use std::fmt;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
@@ -182,7 +180,7 @@ pub fn fingerprint(
     h.update(FINGERPRINT_LABEL);
     hash_field(&mut h, xff);
     hash_field(&mut h, ua);
-    URL_SAFE_NO_PAD.encode(h.finalize())
+    crate::jose::b64url_encode(&h.finalize())
 }
 
 /// The parameters of one authorization request.

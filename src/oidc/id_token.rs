@@ -244,7 +244,7 @@ pub fn validate(
     // Step 11: `nonce` equal to the one we sent, compared in constant time.
     match claims.get("nonce") {
         Some(Value::String(n)) if !n.is_empty() => {
-            if !constant_time_eq(n.as_bytes(), expected.nonce.as_bytes()) {
+            if !crate::crypto::ct_eq(n.as_bytes(), expected.nonce.as_bytes()) {
                 return Err(IdTokenError::NonceMismatch);
             }
         }
@@ -289,9 +289,4 @@ pub fn validate_with_jwks(
         },
         other => other,
     }
-}
-
-/// Length may leak (nonces are fixed-length random values); content does not.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && openssl::memcmp::eq(a, b)
 }
