@@ -16,6 +16,74 @@ pub enum Decision {
     Allow(Identity),
     /// Refused: answer with `status`, plus a `WWW-Authenticate` header when given.
     Deny(Denial),
+    /// The module answers the request itself: a redirect (to the provider, back to the original
+    /// URL after the callback, logout), a page (info hook, fragment-post page, error page) or a
+    /// bare status (400 for an unknown state, 401 for XHR). The backend is never reached.
+    Respond(Response),
+}
+
+/// A complete answer made by the module.
+///
+/// The glue applies it so: `headers` go to `err_headers_out` (so they survive httpd's own error
+/// pages; `Set-Cookie` entries are added, never merged), `Location` included. With a `body` it
+/// writes `content_type` and the body with `status` and returns DONE; without one it returns
+/// `status` and httpd makes its standard page (302 with `Location`, 400, 401, ...).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Response {
+    pub status: u16,
+    /// Response headers in order, e.g. `("Location", url)`, `("Set-Cookie", c)`,
+    /// `("Cache-Control", "no-cache, no-store, max-age=0")`.
+    pub headers: Vec<(String, String)>,
+    /// `(content type, body)` for pages the module writes itself.
+    pub body: Option<(String, Vec<u8>)>,
+    /// What to log (never a secret), and at which level.
+    pub log: Option<(LogLevel, String)>,
+}
+
+impl Response {
+    /// A 302 to `location`.
+    pub fn redirect(location: impl Into<String>) -> Response {
+        Response {
+            status: 302,
+            headers: vec![("Location".into(), location.into())],
+            ..Default::default()
+        }
+    }
+
+    /// A bare status for httpd to render (400, 401, 403, 404, 415, 500, 503 ...).
+    pub fn status(status: u16) -> Response {
+        Response {
+            status,
+            ..Default::default()
+        }
+    }
+
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Response {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn with_body(
+        mut self,
+        content_type: impl Into<String>,
+        body: impl Into<Vec<u8>>,
+    ) -> Response {
+        self.body = Some((content_type.into(), body.into()));
+        self
+    }
+
+    pub fn with_log(mut self, level: LogLevel, message: impl Into<String>) -> Response {
+        self.log = Some((level, message.into()));
+        self
+    }
+
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -1,5 +1,6 @@
 //! The side effects the core needs, behind small traits: outgoing HTTP, the clock and a cache.
-//! Real implementations: [`crate::http_client::UreqClient`], [`SystemClock`], [`MemoryCache`].
+//! Real implementations: [`crate::http_client::UreqClient`], [`SystemClock`], and the
+//! cache backends in `crate::cache`.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -105,7 +106,8 @@ impl Clock for FixedClock {
     }
 }
 
-/// The cache sections, as in mod_auth_openidc (`<section>:<key>`).
+/// The cache sections, as in mod_auth_openidc (`<section>:<key>`). Every backend (shm, file,
+/// later Redis/memcache) keeps them apart by [`CacheSection::prefix`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CacheSection {
     /// Validated access tokens (JWT claims or introspection results), keyed by a token hash.
@@ -116,6 +118,10 @@ pub enum CacheSection {
     OAuthMetadata,
     /// OpenID provider metadata, keyed by URL.
     ProviderMetadata,
+    /// Server-side sessions, keyed by session id (the session cookie value).
+    Session,
+    /// Used authorization codes / state values (replay markers), keyed by a hash.
+    Replay,
 }
 
 impl CacheSection {
@@ -125,14 +131,71 @@ impl CacheSection {
             CacheSection::Jwks => "j",
             CacheSection::OAuthMetadata => "o",
             CacheSection::ProviderMetadata => "p",
+            CacheSection::Session => "s",
+            CacheSection::Replay => "r",
         }
     }
 }
 
-/// A key/value cache with absolute expiry (Unix seconds). Values are opaque bytes so that any
-/// backend (process memory, shm, file, Redis) can hold them.
+/// A value read from a cache, with its absolute expiry (Unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheEntry {
+    pub value: Vec<u8>,
+    pub expires_at: i64,
+}
+
+/// Why a cache operation failed. A missing or expired key is not an error (`Ok(None)`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheError {
+    /// The backend cannot be reached or answered an error (file system, Redis down, ...).
+    Unavailable(String),
+    /// The value is larger than the backend takes (e.g. `OIDCCacheShmEntrySizeMax`).
+    TooLarge { size: usize, max: usize },
+}
+
+impl std::fmt::Display for CacheError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CacheError::Unavailable(e) => write!(f, "cache unavailable: {e}"),
+            CacheError::TooLarge { size, max } => {
+                write!(
+                    f,
+                    "cache value of {size} bytes exceeds the maximum of {max}"
+                )
+            }
+        }
+    }
+}
+
+/// A key/value cache shared by every process (and, with Redis, every server) that serves the
+/// same configuration, with absolute expiry (Unix seconds). Values are opaque bytes; encryption
+/// (`OIDCCacheEncrypt`) is layered on top, not done by backends. Keys are short printable ASCII.
 pub trait Cache: Send + Sync {
-    fn get(&self, section: CacheSection, key: &str, now: i64) -> Option<Vec<u8>>;
-    fn set(&self, section: CacheSection, key: &str, value: &[u8], expires_at: i64, now: i64);
-    fn remove(&self, section: CacheSection, key: &str);
+    /// The live value of `key`, or `None` when absent or expired at `now`.
+    fn get(
+        &self,
+        section: CacheSection,
+        key: &str,
+        now: i64,
+    ) -> Result<Option<CacheEntry>, CacheError>;
+    /// Store `value` until `expires_at`, replacing any older value.
+    fn set(
+        &self,
+        section: CacheSection,
+        key: &str,
+        value: &[u8],
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), CacheError>;
+    /// Forget `key` (absent is fine).
+    fn remove(&self, section: CacheSection, key: &str) -> Result<(), CacheError>;
+    /// Move the expiry of a live `key` to `expires_at` without rewriting its value (sliding
+    /// inactivity timeouts); `Ok(false)` when the key is absent or expired.
+    fn touch(
+        &self,
+        section: CacheSection,
+        key: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, CacheError>;
 }

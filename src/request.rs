@@ -21,6 +21,20 @@ pub trait RequestView {
     fn auth_name(&self) -> Option<&str> {
         None
     }
+    /// The request target as the client sent it: path and query, still percent-encoded
+    /// (`/mesos/a%20b?x=1`); httpd's `r->unparsed_uri`.
+    fn unparsed_uri(&self) -> &str;
+    /// The path of [`RequestView::unparsed_uri`], still percent-encoded, without the query.
+    fn path(&self) -> &str {
+        let u = self.unparsed_uri();
+        &u[..u.find('?').unwrap_or(u.len())]
+    }
+    /// The host the client asked for (`Host` header without port, else the `ServerName`);
+    /// httpd's `r->hostname`.
+    fn hostname(&self) -> &str;
+    /// The port the request is served on, as httpd's `ap_get_server_port` (the `Host` header's
+    /// port with `UseCanonicalName Off`, else the `ServerName`/listener port).
+    fn port(&self) -> u16;
 }
 
 /// A request made of plain data, for tests of the core.
@@ -31,6 +45,12 @@ pub struct TestRequest {
     pub query: Option<String>,
     pub body: Option<Vec<u8>>,
     pub https: bool,
+    /// Path and query as sent; empty means `/`.
+    pub uri: String,
+    /// Empty means `localhost`.
+    pub host: String,
+    /// 0 means 80 (443 with `https`).
+    pub server_port: u16,
 }
 
 impl TestRequest {
@@ -46,6 +66,17 @@ impl TestRequest {
     }
     pub fn with_query(mut self, q: &str) -> Self {
         self.query = Some(q.into());
+        self
+    }
+    /// Sets the request target (`/path?query`); the query also becomes [`TestRequest::query`].
+    pub fn with_uri(mut self, uri: &str) -> Self {
+        self.uri = uri.into();
+        self.query = uri.split_once('?').map(|(_, q)| q.to_string());
+        self
+    }
+    pub fn with_host(mut self, host: &str, port: u16) -> Self {
+        self.host = host.into();
+        self.server_port = port;
         self
     }
     pub fn with_form_body(mut self, method: &str, body: &str) -> Self {
@@ -78,5 +109,22 @@ impl RequestView for TestRequest {
     }
     fn is_https(&self) -> bool {
         self.https
+    }
+    fn unparsed_uri(&self) -> &str {
+        if self.uri.is_empty() { "/" } else { &self.uri }
+    }
+    fn hostname(&self) -> &str {
+        if self.host.is_empty() {
+            "localhost"
+        } else {
+            &self.host
+        }
+    }
+    fn port(&self) -> u16 {
+        match (self.server_port, self.https) {
+            (0, true) => 443,
+            (0, false) => 80,
+            (p, _) => p,
+        }
     }
 }

@@ -154,6 +154,26 @@ unsafe fn apply(req: &HttpdRequest, decision: Decision) -> c_int {
             });
             sys::OK as c_int
         }
+        Decision::Respond(response) => {
+            if let Some((level, message)) = &response.log {
+                rlog!(r, log::level_of(*level), "oidc_rs: {message}");
+            }
+            for (name, value) in &response.headers {
+                if name.eq_ignore_ascii_case("Location") {
+                    // httpd's redirect page reads Location from headers_out.
+                    req.set_header_out(name, value);
+                } else {
+                    req.add_err_header_out(name, value);
+                }
+            }
+            match &response.body {
+                Some((content_type, body)) => {
+                    req.write_page(response.status, content_type, body);
+                    sys::DONE
+                }
+                None => c_int::from(response.status),
+            }
+        }
         Decision::Deny(denial) => {
             let level = log::level_of(denial.log_level);
             rlog!(r, level, "oidc_rs: {}", denial.log);

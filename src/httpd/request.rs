@@ -1,9 +1,10 @@
 //! A `request_rec` seen through the core's [`RequestView`], and the setters the glue needs.
 
 use std::cell::OnceCell;
-use std::ffi::{CStr, CString, c_char};
+use std::ffi::{CStr, CString, c_char, c_int};
 
 use super::body;
+use super::pool::pstr;
 use super::sys;
 use crate::request::RequestView;
 
@@ -72,6 +73,34 @@ impl HttpdRequest {
 
     pub fn set_err_header_out(&self, name: &str, value: &str) {
         self.set(unsafe { (*self.r).err_headers_out }, name, value.as_bytes())
+    }
+
+    /// Adds (never merges) a response header that survives httpd's error pages (`Set-Cookie`
+    /// may appear several times).
+    pub fn add_err_header_out(&self, name: &str, value: &str) {
+        let (Ok(n), Ok(v)) = (CString::new(name), CString::new(value)) else {
+            return;
+        };
+        // SAFETY: apr_table_add copies both strings into the table's pool.
+        unsafe { sys::apr_table_add((*self.r).err_headers_out, n.as_ptr(), v.as_ptr()) }
+    }
+
+    /// Writes a page the module makes itself (status, content type, body). The caller returns
+    /// DONE so that httpd sends nothing else.
+    pub fn write_page(&self, status: u16, content_type: &str, body: &[u8]) {
+        let r = self.r;
+        // SAFETY: r is live; the content type is copied into the request pool, which outlives
+        // the response; ap_rwrite copies the body into the output brigade.
+        unsafe {
+            (*r).status = c_int::from(status);
+            sys::ap_set_content_type(r, pstr((*r).pool, content_type.as_bytes()));
+            sys::ap_rwrite(body.as_ptr().cast(), body.len() as c_int, r);
+            sys::ap_rflush(r);
+        }
+    }
+
+    pub fn set_header_out(&self, name: &str, value: &str) {
+        self.set(unsafe { (*self.r).headers_out }, name, value.as_bytes())
     }
 
     pub fn err_header_out(&self, name: &str) -> Option<&str> {
@@ -153,5 +182,25 @@ impl RequestView for HttpdRequest {
     fn is_https(&self) -> bool {
         // SAFETY: ap_run_http_scheme returns a static/pool string for a live request.
         c_str(unsafe { sys::ap_run_http_scheme(self.r) }) == Some("https")
+    }
+
+    fn unparsed_uri(&self) -> &str {
+        // SAFETY: r is live; unparsed_uri is a request-pool string (NULL only for odd internal
+        // requests, seen as "/").
+        c_str(unsafe { (*self.r).unparsed_uri }).unwrap_or("/")
+    }
+
+    fn hostname(&self) -> &str {
+        // SAFETY: r is live; hostname and server_hostname are pool strings or NULL.
+        unsafe {
+            c_str((*self.r).hostname)
+                .or_else(|| c_str((*(*self.r).server).server_hostname))
+                .unwrap_or("localhost")
+        }
+    }
+
+    fn port(&self) -> u16 {
+        // SAFETY: r is live.
+        unsafe { sys::ap_get_server_port(self.r) }
     }
 }
