@@ -653,6 +653,17 @@ impl ServerConfig {
         }
     }
 
+    /// `OIDCProviderTokenEndpointAuth`; unset: `client_secret_basic` when `OIDCClientSecret` is
+    /// set, `none` otherwise (2.4.12.3 then took the first method the provider metadata lists
+    /// that it supports; that choice belongs to whoever reads the metadata).
+    pub fn provider_token_endpoint_auth(&self) -> EndpointAuth {
+        match (self.provider_token_endpoint_auth, &self.client_secret) {
+            (Some(a), _) => a,
+            (None, Some(_)) => EndpointAuth::ClientSecretBasic,
+            (None, None) => EndpointAuth::None,
+        }
+    }
+
     /// `OIDCProviderAuthRequestMethod`, default GET.
     pub fn provider_auth_request_method(&self) -> HttpMethod {
         self.provider_auth_request_method.unwrap_or(HttpMethod::Get)

@@ -187,17 +187,7 @@ fn decode_hex(input: &str) -> Result<Vec<u8>, String> {
 /// `OIDCOAuthVerifyCertFiles`, one file per call: `[<kid>#]<filename>`, a PEM public key or
 /// X.509 certificate, read now (like the C module) so that a bad file stops the startup.
 pub fn oauth_verify_cert_files(cfg: &mut ServerConfig, args: &Args) -> R {
-    const N: &str = "OIDCOAuthVerifyCertFiles";
-    let v = arg(N, args, 0)?;
-    let (kid, file) = match v.split_once('#') {
-        Some((kid, file)) => (Some(kid).filter(|k| !k.is_empty()), file),
-        None => (None, v),
-    };
-    if file.is_empty() {
-        return Err(named(N, format!("no file name in \"{v}\"")));
-    }
-    let path = server_root_relative(file, args.server_root);
-    let key = read_public_key_file(&path, kid).map_err(|e| named(N, e))?;
+    let key = public_key_file_arg("OIDCOAuthVerifyCertFiles", args)?;
     cfg.oauth_verify_cert_files.push(key);
     Ok(())
 }

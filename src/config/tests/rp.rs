@@ -1076,3 +1076,24 @@ fn cookie_domains() {
     assert!(!cookie_domain_matches("", "example.com"));
     assert!(!cookie_domain_matches("é.example.com", "xample.com"));
 }
+
+#[test]
+fn token_endpoint_auth_default() {
+    assert_eq!(
+        ServerConfig::default().provider_token_endpoint_auth(),
+        EndpointAuth::None
+    );
+    assert_eq!(
+        srv("OIDCClientSecret", &["s"]).provider_token_endpoint_auth(),
+        EndpointAuth::ClientSecretBasic
+    );
+    let (s, _) = apply_all(&[
+        ("OIDCClientSecret", &["s"]),
+        ("OIDCProviderTokenEndpointAuth", &["client_secret_post"]),
+    ])
+    .unwrap();
+    assert_eq!(
+        s.provider_token_endpoint_auth(),
+        EndpointAuth::ClientSecretPost
+    );
+}
