@@ -215,14 +215,8 @@ pub enum PkceMethod {
     None,
 }
 
-/// `OIDCUserInfoTokenMethod`: how the access token is presented at the userinfo endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UserInfoTokenMethod {
-    /// `Authorization: Bearer <token>`.
-    AuthzHeader,
-    /// An `access_token` form parameter in a POST body.
-    PostParam,
-}
+/// `OIDCUserInfoTokenMethod`: one type, defined where it is used.
+pub use crate::oidc::userinfo::UserInfoTokenMethod;
 
 /// `OIDCSessionType`: where sessions are kept; only server-side sessions so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
