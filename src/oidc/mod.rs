@@ -9,8 +9,11 @@
 //!    with `expectations.allowed_algs = allowed_algs(configured_alg, &meta.id_token_signing_alg_values_supported)`.
 
 pub mod authorize;
+pub mod client_auth;
 pub mod discovery;
 pub mod id_token;
+pub mod token_endpoint;
+pub mod userinfo;
 
 #[cfg(test)]
 mod tests;
