@@ -12,6 +12,7 @@ pub mod authorize;
 pub mod client_auth;
 pub mod discovery;
 pub mod id_token;
+pub mod rp;
 pub mod token_endpoint;
 pub mod userinfo;
 

@@ -33,8 +33,15 @@ impl RelyingParty {
         now: i64,
     ) -> Response {
         let state = form_param(&params, "state").unwrap_or_default();
-        if state.is_empty() {
-            return self.bad_state("authorization response without state".into());
+        // Our states are base64url; anything else cannot name a state cookie we set (and never
+        // reaches a Set-Cookie header).
+        let well_formed = !state.is_empty()
+            && state.len() <= 128
+            && state
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !well_formed {
+            return self.bad_state("authorization response without a well-formed state".into());
         }
         let cookie_name = authorize::state_cookie_name(rs.state_cookie_prefix(), &state);
         let mut headers: Vec<(String, String)> = Vec::new();
@@ -299,7 +306,7 @@ impl RelyingParty {
             access_token: tokens.access_token.clone(),
             access_token_expires: tokens.expires_in.map(|e| now.saturating_add(e)),
             refresh_token: tokens.refresh_token.clone(),
-            cookie_domain: self.cookie_domain_for(req),
+            cookie_domain: self.cookie_domain_for(req).into_owned(),
             created_at: now,
             expires_at,
         };

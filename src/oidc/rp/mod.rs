@@ -18,6 +18,7 @@ pub mod session;
 pub mod settings;
 pub mod urls;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde_json::Map;
@@ -108,7 +109,7 @@ impl RelyingParty {
             return Decision::Respond(self.redirect_uri_request(req, rs, now));
         }
         match self.lookup_session(req, now) {
-            SessionLookup::Found(found) => self.allow(req, rs, &found, now),
+            SessionLookup::Found(found) => self.allow(req, rs, &found),
             SessionLookup::None => self.unauthenticated(req, rs, now, Vec::new()),
             SessionLookup::Invalid(why) => {
                 let clear = vec![("Set-Cookie".to_string(), self.clear_session_cookie(rs))];
@@ -181,11 +182,16 @@ impl RelyingParty {
         })
     }
 
-    /// The host a session is bound to: `OIDCCookieDomain`, else the request's host.
-    fn cookie_domain_for(&self, req: &dyn RequestView) -> String {
+    /// The host a session is bound to: `OIDCCookieDomain`, else the request's host (through
+    /// trusted forwarding headers). Borrowed on the hot path when nothing is forwarded.
+    fn cookie_domain_for<'r>(&'r self, req: &'r dyn RequestView) -> Cow<'r, str> {
+        let fw = self.settings.forwarded;
         match &self.settings.cookie_domain {
-            Some(d) => d.clone(),
-            None => urls::origin(req, self.settings.forwarded).host,
+            Some(d) => Cow::Borrowed(d),
+            None if !fw.host && !fw.forwarded && !req.hostname().contains(':') => {
+                Cow::Borrowed(req.hostname())
+            }
+            None => Cow::Owned(urls::origin(req, fw).host),
         }
     }
 
@@ -252,13 +258,7 @@ impl RelyingParty {
 
     // ---- an authenticated request ----
 
-    fn allow(
-        &self,
-        req: &dyn RequestView,
-        rs: &RpRequestSettings,
-        found: &Found,
-        _now: i64,
-    ) -> Decision {
+    fn allow(&self, req: &dyn RequestView, rs: &RpRequestSettings, found: &Found) -> Decision {
         let s = &found.session;
         let rendered = s.rendered(rs.pass, rs.authn_header, rs.pass_refresh_token, || {
             self.render(&s.record, rs)

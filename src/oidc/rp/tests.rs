@@ -1733,3 +1733,26 @@ fn settings_debug_hides_the_secret() {
     assert!(!s.contains(SECRET));
     assert!(s.contains("<redacted>"));
 }
+
+#[test]
+fn relying_party_is_shareable_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<RelyingParty>();
+}
+
+#[test]
+fn malformed_state_parameters_are_400_without_set_cookie() {
+    let w = world();
+    for q in [
+        "code=c&state=a%0D%0ASet-Cookie%3A%20x",
+        "code=c&state=a%3Bb",
+        "code=c&state=",
+    ] {
+        let r = respond(w.rp.decide(
+            &with_cookie(browser(&format!("/mesos/redirect_uri?{q}")), "x=1"),
+            &rs(),
+        ));
+        assert_eq!(r.status, 400, "{q}");
+        assert!(set_cookies(&r).is_empty(), "{q}");
+    }
+}
