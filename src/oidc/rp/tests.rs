@@ -1756,3 +1756,160 @@ fn malformed_state_parameters_are_400_without_set_cookie() {
         assert!(set_cookies(&r).is_empty(), "{q}");
     }
 }
+
+#[test]
+fn cookie_domain_path_and_same_site_settings() {
+    let mut s = settings();
+    s.cookie_domain = Some("rp.example".into());
+    s.session_cookie_same_site = None;
+    s.cookie_http_only = false;
+    let w = world_with(s);
+    let st = start(&w, "/mesos/");
+    w.op.issue(&w.op.key.mint(&w.op.id_claims(&st.nonce)));
+    let rs2 = RpRequestSettings {
+        cookie_path: Some("/mesos"),
+        ..rs()
+    };
+    let r = respond(w.rp.decide(&callback_request(&st, ""), &rs2));
+    let c = set_cookies(&r)
+        .into_iter()
+        .find(|c| c.starts_with("mod_auth_openidc_session="))
+        .unwrap()
+        .to_string();
+    assert!(
+        c.ends_with("; Path=/mesos; Domain=rp.example; Secure"),
+        "{c}"
+    );
+    let pair = c.split(';').next().unwrap();
+    let r = respond(w.rp.decide(
+        &with_cookie(browser("/mesos/redirect_uri?logout=%2F"), pair),
+        &rs2,
+    ));
+    assert!(set_cookies(&r).contains(
+        &"mod_auth_openidc_session=; Path=/mesos; Domain=rp.example; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly"
+    ));
+}
+
+#[test]
+fn hs256_id_token_accepted_when_configured_with_a_client_secret() {
+    let mut s = settings();
+    s.id_token_alg = Some("HS256".into());
+    let w = world_with(s);
+    let r = login_with_id_token(&w, |op, n| {
+        TestKey::hmac(SECRET.as_bytes(), None, Alg::HS256).mint(&op.id_claims(n))
+    });
+    assert_eq!(r.status, 302, "{r:?}");
+    // ... and RS256 is then refused.
+    let mut s = settings();
+    s.id_token_alg = Some("HS256".into());
+    let w = world_with(s);
+    let r = login_with_id_token(&w, |op, n| op.key.mint(&op.id_claims(n)));
+    assert_refused_before_userinfo(&w, &r);
+}
+
+#[test]
+fn configured_client_authentication_is_used() {
+    let mut s = settings();
+    s.client_auth = crate::oidc::client_auth::ClientCredentials::new(
+        Some(crate::config::types::EndpointAuth::ClientSecretPost),
+        CLIENT,
+        Some(SECRET.into()),
+        None,
+    );
+    let w = world_with(s);
+    login(&w, "/mesos/");
+    let req =
+        w.op.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|r| r.url == "https://op.example/token")
+            .cloned()
+            .unwrap();
+    let body = String::from_utf8(req.body.unwrap()).unwrap();
+    assert!(body.contains("client_secret="), "{body}");
+    assert!(
+        !req.headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("Authorization"))
+    );
+}
+
+#[test]
+fn a_rewritten_session_record_is_reopened() {
+    let w = world();
+    let cookie = login(&w, "/mesos/");
+    let a = identity(w.rp.decide(&with_cookie(browser("/"), &cookie), &rs()));
+    // Another child rewrites the record (e.g. a refreshed access token).
+    let key = {
+        let map = w.cache.map.lock().unwrap();
+        map.keys()
+            .find(|(s, _)| *s == CacheSection::Session)
+            .unwrap()
+            .1
+            .clone()
+    };
+    let entry = w
+        .cache
+        .get(CacheSection::Session, &key, NOW)
+        .unwrap()
+        .unwrap();
+    let mut rec = session::open(&keys(), &entry.value).unwrap();
+    rec.access_token = Some("at-new".into());
+    let sealed = session::seal(&keys(), &rec).unwrap();
+    w.cache
+        .set(CacheSection::Session, &key, &sealed, entry.expires_at, NOW)
+        .unwrap();
+    let b = identity(w.rp.decide(&with_cookie(browser("/"), &cookie), &rs()));
+    assert_eq!(a.rendered.header("OIDC_access_token"), Some("at-123"));
+    assert_eq!(b.rendered.header("OIDC_access_token"), Some("at-new"));
+}
+
+#[test]
+fn hot_session_cache_is_bounded() {
+    let hot = session::HotSessions::new(2);
+    let rec = |exp: i64| SessionRecord {
+        sub: "s".into(),
+        issuer: ISS.into(),
+        remote_user: "u".into(),
+        userinfo: None,
+        userinfo_json: None,
+        id_token_claims: serde_json::Map::new(),
+        id_token_payload: "{}".into(),
+        id_token: "x.y.z".into(),
+        access_token: None,
+        access_token_expires: None,
+        refresh_token: None,
+        cookie_domain: "h".into(),
+        created_at: NOW,
+        expires_at: exp,
+    };
+    hot.put(
+        "a",
+        b"1".to_vec(),
+        Arc::new(OpenSession::new(rec(NOW + 10))),
+        NOW,
+    );
+    hot.put(
+        "b",
+        b"2".to_vec(),
+        Arc::new(OpenSession::new(rec(NOW - 1))),
+        NOW,
+    );
+    hot.put(
+        "c",
+        b"3".to_vec(),
+        Arc::new(OpenSession::new(rec(NOW + 10))),
+        NOW,
+    );
+    assert_eq!(hot.len(), 2, "the expired one made room");
+    assert!(hot.get("a", b"1").is_some());
+    assert!(hot.get("a", b"other bytes").is_none());
+    hot.put(
+        "d",
+        b"4".to_vec(),
+        Arc::new(OpenSession::new(rec(NOW + 10))),
+        NOW,
+    );
+    assert!(hot.len() <= 2);
+}
