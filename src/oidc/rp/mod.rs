@@ -430,7 +430,18 @@ impl RelyingParty {
             let Some((name, value)) = pair.split_once('=') else {
                 continue;
             };
-            if !name.starts_with(prefix) || Some(name) == skip {
+            if Some(name) == skip {
+                continue;
+            }
+            // Only names we could have set (prefix + base64url state) are counted or cleared.
+            let Some(state) = name.strip_prefix(prefix) else {
+                continue;
+            };
+            if state.is_empty()
+                || !state
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
                 continue;
             }
             match authorize::peek_state(&self.keys, value.trim_end()) {

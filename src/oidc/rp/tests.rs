@@ -1913,3 +1913,24 @@ fn hot_session_cache_is_bounded() {
     );
     assert!(hot.len() <= 2);
 }
+
+#[test]
+fn broken_state_cookies_are_cleared_and_odd_names_ignored() {
+    let w = world();
+    let r = respond(w.rp.decide(
+        &with_cookie(
+            browser("/mesos/"),
+            "mod_auth_openidc_state_abc=garbage; mod_auth_openidc_state_x,y=1; other=2",
+        ),
+        &rs(),
+    ));
+    assert_eq!(r.status, 302);
+    let cleared: Vec<&str> = set_cookies(&r)
+        .into_iter()
+        .filter(|c| c.contains("Expires=Thu, 01 Jan 1970"))
+        .collect();
+    assert_eq!(
+        cleared,
+        ["mod_auth_openidc_state_abc=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly"]
+    );
+}
