@@ -769,20 +769,12 @@ impl ServerConfig {
 
     /// `OIDCPassIDTokenAs`, default `claims`.
     pub fn pass_id_token_as(&self) -> PassIdTokenAs {
-        self.pass_id_token_as.unwrap_or(PassIdTokenAs {
-            claims: true,
-            payload: false,
-            serialized: false,
-        })
+        self.pass_id_token_as.unwrap_or_default()
     }
 
     /// `OIDCPassUserInfoAs`, default `claims`.
     pub fn pass_userinfo_as(&self) -> PassUserInfoAs {
-        self.pass_userinfo_as.unwrap_or(PassUserInfoAs {
-            claims: true,
-            json: false,
-            jwt: false,
-        })
+        self.pass_userinfo_as.unwrap_or_default()
     }
 
     /// `OIDCRedirectURLsAllowed`; empty (default): redirects (logout `?logout=<url>`, ...) must

@@ -83,8 +83,9 @@ impl EndpointAuth {
 }
 
 /// `OIDCOAuthIntrospectionEndpointMethod`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum HttpMethod {
+    #[default]
     Get,
     Post,
 }
@@ -207,8 +208,10 @@ impl ResponseMode {
 }
 
 /// `OIDCPKCEMethod`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PkceMethod {
+    #[default]
+    /// Our default (hardened; 2.4.12.3 used no PKCE when the directive was absent).
     S256,
     Plain,
     /// No PKCE (the 2.4.12.3 behaviour when the directive is absent).
@@ -227,9 +230,10 @@ pub struct SessionType {
 }
 
 /// `OIDCUnAuthAction`: what an unauthenticated request to an `openid-connect` location gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum UnAuthAction {
     /// Redirect to the provider (browsers; non-browser requests get 401).
+    #[default]
     Auth,
     /// Let the request through without a user.
     Pass,
@@ -279,6 +283,28 @@ pub struct PassUserInfoAs {
     pub json: bool,
     /// The signed userinfo JWT (if the provider returned one) in `OIDC_userinfo_jwt`.
     pub jwt: bool,
+}
+
+impl Default for PassIdTokenAs {
+    /// `claims` only.
+    fn default() -> Self {
+        PassIdTokenAs {
+            claims: true,
+            payload: false,
+            serialized: false,
+        }
+    }
+}
+
+impl Default for PassUserInfoAs {
+    /// `claims` only.
+    fn default() -> Self {
+        PassUserInfoAs {
+            claims: true,
+            json: false,
+            jwt: false,
+        }
+    }
 }
 
 /// One item of `OIDCInfoHook`: what `<redirect_uri>?info=json|html` returns.

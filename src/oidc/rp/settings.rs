@@ -5,6 +5,11 @@
 
 use std::fmt;
 
+/// The directive value types, shared with the config layer (one type per directive).
+pub use crate::config::types::{
+    HttpMethod as AuthRequestMethod, PassIdTokenAs, PassUserInfoAs, PkceMethod, ResponseMode,
+    UnAuthAction,
+};
 use crate::config::values::{PassClaimsAs, RemoteUserClaim};
 use crate::jose::KeySet;
 use crate::oidc::authorize::{
@@ -30,95 +35,6 @@ pub enum ProviderSource {
     },
     /// Static endpoints (`OIDCProviderIssuer`, `OIDCProviderAuthorizationEndpoint`, ...).
     Static(Box<ProviderMetadata>),
-}
-
-/// `OIDCUnAuthAction`: what a request without a session gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum UnAuthAction {
-    /// Browser navigations are sent to the provider; other requests get 401.
-    #[default]
-    Auth,
-    /// Let the request through without a user (spoofed headers removed).
-    Pass,
-    Return401,
-    Return407,
-    Return410,
-}
-
-/// `OIDCPKCEMethod`. **Default S256** (2.4.12.3 had no PKCE by default; README lists this).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum PkceMethod {
-    #[default]
-    S256,
-    Plain,
-    None,
-}
-
-/// `OIDCResponseMode`; `None` in the settings means the parameter is not sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResponseMode {
-    Query,
-    Fragment,
-    FormPost,
-}
-
-impl ResponseMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ResponseMode::Query => "query",
-            ResponseMode::Fragment => "fragment",
-            ResponseMode::FormPost => "form_post",
-        }
-    }
-}
-
-/// `OIDCProviderAuthRequestMethod`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AuthRequestMethod {
-    /// A 302 with the parameters in the query.
-    #[default]
-    Get,
-    /// A 200 HTML page that auto-submits the parameters as a form.
-    Post,
-}
-
-/// `OIDCPassIDTokenAs` (any combination; default `claims`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PassIdTokenAs {
-    /// Each claim as `<prefix><claim>`.
-    pub claims: bool,
-    /// The payload JSON as `OIDC_id_token_payload`.
-    pub payload: bool,
-    /// The compact JWT as `OIDC_id_token`.
-    pub serialized: bool,
-}
-
-impl Default for PassIdTokenAs {
-    fn default() -> Self {
-        PassIdTokenAs {
-            claims: true,
-            payload: false,
-            serialized: false,
-        }
-    }
-}
-
-/// `OIDCPassUserInfoAs` (default `claims`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PassUserInfoAs {
-    /// Each claim as `<prefix><claim>`.
-    pub claims: bool,
-    /// The userinfo JSON as `OIDC_userinfo_json`.
-    pub json: bool,
-}
-
-impl Default for PassUserInfoAs {
-    fn default() -> Self {
-        PassUserInfoAs {
-            claims: true,
-            json: false,
-        }
-    }
 }
 
 /// `OIDCXForwardedHeaders`: which forwarding headers are trusted when building the URL the

@@ -1434,6 +1434,7 @@ fn pass_as_options_and_encodings() {
     s.pass_userinfo_as = PassUserInfoAs {
         claims: true,
         json: true,
+        jwt: false,
     };
     s.blacklist = Some(vec!["name".into()]);
     let w = world_with(s);
