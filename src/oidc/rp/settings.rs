@@ -8,7 +8,7 @@ use std::fmt;
 /// The directive value types, shared with the config layer (one type per directive).
 pub use crate::config::types::{
     HttpMethod as AuthRequestMethod, PassIdTokenAs, PassUserInfoAs, PkceMethod, ResponseMode,
-    UnAuthAction,
+    UnAuthAction, XForwardedHeaders as TrustedForwarded,
 };
 use crate::config::values::{PassClaimsAs, RemoteUserClaim};
 use crate::jose::KeySet;
@@ -37,19 +37,6 @@ pub enum ProviderSource {
     Static(Box<ProviderMetadata>),
 }
 
-/// `OIDCXForwardedHeaders`: which forwarding headers are trusted when building the URL the
-/// browser sees (original URL, `Secure` cookies, logout host check). Default: none.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct TrustedForwarded {
-    /// `X-Forwarded-Host`.
-    pub host: bool,
-    /// `X-Forwarded-Port`.
-    pub port: bool,
-    /// `X-Forwarded-Proto`.
-    pub proto: bool,
-    /// `Forwarded` (RFC 7239 `proto=`, `host=`).
-    pub forwarded: bool,
-}
 
 /// What one virtual host's relying party is configured with. `Debug` hides the client secret.
 #[derive(Clone)]
