@@ -108,7 +108,7 @@ impl RelyingParty {
         if req.path() == self.redirect_path {
             return Decision::Respond(self.redirect_uri_request(req, rs, now));
         }
-        match self.lookup_session(req, now) {
+        match self.lookup_session(req, rs, now) {
             SessionLookup::Found(found) => self.allow(req, rs, &found),
             SessionLookup::None => self.unauthenticated(req, rs, now, Vec::new()),
             SessionLookup::Invalid(why) => {
@@ -128,12 +128,17 @@ impl RelyingParty {
 
     // ---- sessions ----
 
-    fn session_id<'r>(&self, req: &'r dyn RequestView) -> Option<&'r str> {
-        cookie_value(req.header("Cookie")?, &self.settings.cookie_name)
+    fn session_id<'r>(&self, req: &'r dyn RequestView, rs: &RpRequestSettings) -> Option<&'r str> {
+        cookie_value(req.header("Cookie")?, rs.cookie_name())
     }
 
-    fn lookup_session(&self, req: &dyn RequestView, now: i64) -> SessionLookup {
-        let Some(id) = self.session_id(req) else {
+    fn lookup_session(
+        &self,
+        req: &dyn RequestView,
+        rs: &RpRequestSettings,
+        now: i64,
+    ) -> SessionLookup {
+        let Some(id) = self.session_id(req, rs) else {
             return SessionLookup::None;
         };
         if !session::is_session_id(id) {
@@ -231,7 +236,7 @@ impl RelyingParty {
 
     fn session_cookie(&self, req: &dyn RequestView, rs: &RpRequestSettings, id: &str) -> String {
         session::session_cookie(
-            &self.settings.cookie_name,
+            rs.cookie_name(),
             id,
             rs.cookie_path(),
             self.settings.cookie_domain.as_deref(),
@@ -242,7 +247,7 @@ impl RelyingParty {
     }
 
     fn clear_session_cookie(&self, rs: &RpRequestSettings) -> String {
-        let mut c = format!("{}=; Path={}", self.settings.cookie_name, rs.cookie_path());
+        let mut c = format!("{}=; Path={}", rs.cookie_name(), rs.cookie_path());
         if let Some(d) = &self.settings.cookie_domain {
             c.push_str("; Domain=");
             c.push_str(d);
