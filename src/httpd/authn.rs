@@ -13,6 +13,7 @@ use super::pool::pool_box;
 use super::request::HttpdRequest;
 use super::sys;
 use crate::decision::{Decision, Rendered};
+use crate::oidc::rp::RpRequestSettings;
 use crate::request::RequestView;
 
 /// The AuthType values this module serves (compared case-insensitively, as httpd does).
@@ -86,12 +87,24 @@ unsafe fn authenticate(r: *mut sys::request_rec) -> c_int {
         AuthKind::OpenIdConnect => false,
     };
     if !use_bearer {
-        rlog!(
-            r,
-            log::ERR,
-            "oidc_rs: AuthType {auth_type} (browser login) is not supported yet by mod_auth_openidc_rs; answering 503"
-        );
-        return sys::HTTP_SERVICE_UNAVAILABLE as c_int;
+        if !state.cfg.has_rp_config() {
+            rlog!(
+                r,
+                log::ERR,
+                "oidc_rs: AuthType {auth_type} needs the browser login configured for this server (OIDCProviderMetadataURL or OIDCProviderIssuer, OIDCClientID, OIDCRedirectURI, OIDCCryptoPassphrase)"
+            );
+            return sys::HTTP_INTERNAL_SERVER_ERROR as c_int;
+        }
+        // SAFETY: r->server is the live server this state belongs to.
+        let rp = match unsafe { state.relying_party((*r).server) } {
+            Ok(rp) => rp,
+            Err(e) => {
+                rlog!(r, log::ERR, "oidc_rs: cannot run the browser login: {e}");
+                return sys::HTTP_INTERNAL_SERVER_ERROR as c_int;
+            }
+        };
+        let decision = rp.decide(&req, &RpRequestSettings::from_config(dir));
+        return unsafe { apply(&req, decision) };
     }
 
     let rs = match state.resource_server() {

@@ -29,9 +29,12 @@ pub use settings::{
 };
 
 use crate::claims::{self, ClaimOutput};
+use crate::config::ServerConfig;
 use crate::crypto::{self, CryptoKeys};
 use crate::decision::{Decision, Identity, LogLevel, Rendered, Response};
-use crate::deps::{Cache, CacheError, CacheSection, Clock, HttpClient};
+use crate::deps::{Cache, CacheError, CacheSection, Clock, HttpClient, SystemClock};
+use crate::http_client::{HttpSettings, UreqClient};
+use crate::oauth::MAX_PROVIDER_RESPONSE;
 use crate::request::RequestView;
 use crate::token::{self, cookie_value, form_param};
 
@@ -77,6 +80,32 @@ struct Found {
 }
 
 impl RelyingParty {
+    /// Made lazily in the child process from the server's final config and its session cache:
+    /// one HTTP client (bounded by `OIDCHTTPTimeoutLong`, as the token endpoint call is the
+    /// slowest one), the keys derived from `OIDCCryptoPassphrase`, the system clock.
+    pub fn new(cfg: &ServerConfig, cache: Arc<dyn Cache>) -> Result<RelyingParty, String> {
+        let settings = RpSettings::from_config(cfg)?;
+        let passphrase = cfg
+            .crypto_passphrase
+            .as_ref()
+            .ok_or("OIDCCryptoPassphrase is not set")?;
+        let timeout = cfg.http_timeout_long();
+        let http = UreqClient::new(&HttpSettings {
+            ca_bundle: cfg.ca_bundle_path.as_ref().map(|p| p.display().to_string()),
+            validate_server: cfg.ssl_validate_server(),
+            timeout,
+            connect_timeout: cfg.http_timeout_short().min(timeout),
+            max_body: MAX_PROVIDER_RESPONSE,
+        })?;
+        Ok(RelyingParty::with(
+            settings,
+            Box::new(http),
+            Box::new(SystemClock),
+            cache,
+            CryptoKeys::derive(passphrase.expose(), None),
+        ))
+    }
+
     pub fn with(
         settings: RpSettings,
         http: Box<dyn HttpClient>,
