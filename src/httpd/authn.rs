@@ -44,6 +44,9 @@ impl AuthKind {
 pub struct RequestClaims {
     pub claims: Arc<Map<String, Value>>,
     pub rendered: Arc<Rendered>,
+    /// Authenticated by a browser session (not a bearer token): a refusal by `Require claim`
+    /// follows `OIDCUnAutzAction`.
+    pub browser: bool,
 }
 
 pub unsafe extern "C" fn check_authn(r: *mut sys::request_rec) -> c_int {
@@ -104,7 +107,7 @@ unsafe fn authenticate(r: *mut sys::request_rec) -> c_int {
             }
         };
         let decision = rp.decide(&req, &RpRequestSettings::from_config(dir));
-        return unsafe { apply(&req, decision) };
+        return unsafe { apply(&req, decision, true) };
     }
 
     let rs = match state.resource_server() {
@@ -115,11 +118,11 @@ unsafe fn authenticate(r: *mut sys::request_rec) -> c_int {
         }
     };
     let decision = rs.authenticate(&req, &state.cfg, dir);
-    unsafe { apply(&req, decision) }
+    unsafe { apply(&req, decision, false) }
 }
 
-/// Applies the core's decision to the request.
-unsafe fn apply(req: &HttpdRequest, decision: Decision) -> c_int {
+/// Applies the core's decision to the request (`browser`: made by the browser login).
+unsafe fn apply(req: &HttpdRequest, decision: Decision, browser: bool) -> c_int {
     let r = req.raw();
     match decision {
         Decision::Decline => sys::DECLINED as c_int,
@@ -146,6 +149,7 @@ unsafe fn apply(req: &HttpdRequest, decision: Decision) -> c_int {
                     RequestClaims {
                         claims: identity.claims,
                         rendered: identity.rendered,
+                        browser,
                     },
                 );
                 for (name, value) in &kept.rendered.headers {

@@ -395,6 +395,17 @@ impl RelyingParty {
 
     // ---- no session ----
 
+    /// A new login for a session user that `Require claim` refused (`OIDCUnAutzAction auth`,
+    /// step-up): the redirect to the provider with its state cookie, or `None` when the request
+    /// cannot complete a login round trip or the provider is unavailable.
+    pub fn start_login(&self, req: &dyn RequestView, rs: &RpRequestSettings) -> Option<Response> {
+        if !authorize::is_browser_navigation(|n| req.header(n).map(str::to_string)) {
+            return None;
+        }
+        let r = self.authenticate(req, rs, self.clock.now());
+        (r.status == 302).then_some(r)
+    }
+
     fn unauthenticated(
         &self,
         req: &dyn RequestView,
