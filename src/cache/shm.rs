@@ -391,18 +391,30 @@ impl<'a> Table<'a> {
         }
     }
 
-    /// Rebuilds the index from the directory (rehashing every key).
-    fn rebuild_index(&mut self) {
+    /// Rebuilds the index from the directory (rehashing every key), starting with `first`. A key
+    /// found in two slots (only after corruption) keeps `first`, else the more recently used
+    /// slot; the other is freed.
+    fn rebuild_index(&mut self, first: usize) {
         let (from, to) = (self.g.index_off(), self.g.dir_off());
         if let Some(index) = self.b.get_mut(from..to) {
             index.fill(0);
         }
-        for slot in 0..self.g.slots {
+        let order = std::iter::once(first).chain((0..self.g.slots).filter(|s| *s != first));
+        for slot in order {
             if let Some(d) = self.dir(slot) {
                 let key = self.key_bytes(slot, d).to_vec();
                 let hash = self.hash(&key);
                 wr_u64(self.b, self.dir_off(slot) + D_HASH, hash);
-                self.index_insert(hash, slot);
+                match self.find(hash, &key) {
+                    Some((other, od)) if other == first || od.used >= d.used => self.free(slot),
+                    Some((other, _)) => {
+                        self.free(other);
+                        self.index_insert(hash, slot);
+                    }
+                    None => {
+                        self.index_insert(hash, slot);
+                    }
+                }
             }
         }
     }
@@ -547,7 +559,7 @@ impl<'a> Table<'a> {
         let slot = self.claim_slot(now);
         self.write(slot, hash, key, value, expires_at);
         if !self.index_insert(hash, slot) {
-            self.rebuild_index();
+            self.rebuild_index(slot);
         }
     }
 

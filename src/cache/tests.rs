@@ -474,14 +474,36 @@ fn shm_get_benchmark() {
 // ------------------------------------------------------------------------------------------
 // FileCache
 
-fn temp_dir(name: &str) -> std::path::PathBuf {
+/// A scratch directory, removed when dropped (also when the test fails).
+struct TempDir(std::path::PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::path::Path> for TempDir {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir(name: &str) -> TempDir {
     let d = std::env::temp_dir().join(format!(
         "oidc-rs-cache-test-{name}-{}-{}",
         std::process::id(),
         crate::crypto::random_token(6).unwrap()
     ));
     std::fs::create_dir_all(&d).unwrap();
-    d
+    TempDir(d)
 }
 
 fn our_files(dir: &std::path::Path) -> Vec<String> {
@@ -497,15 +519,14 @@ fn our_files(dir: &std::path::Path) -> Vec<String> {
 #[test]
 fn file_contract() {
     let d = temp_dir("contract");
-    contract(&FileCache::new(&d, 60).unwrap());
-    std::fs::remove_dir_all(&d).unwrap();
+    contract(&FileCache::new(&*d, 60).unwrap());
 }
 
 #[test]
 fn file_names_hide_the_key_and_mode_is_0600() {
     use std::os::unix::fs::PermissionsExt as _;
     let d = temp_dir("names");
-    let c = FileCache::new(&d, 60).unwrap();
+    let c = FileCache::new(&*d, 60).unwrap();
     c.set(S, "secret-session-id", b"v", NOW + 10, NOW).unwrap();
     let path = c.path_of(S, "secret-session-id");
     let name = path.file_name().unwrap().to_str().unwrap().to_string();
@@ -516,7 +537,6 @@ fn file_names_hide_the_key_and_mode_is_0600() {
     assert_eq!(mode & 0o777, 0o600);
     // no temporary files left behind
     assert!(our_files(&d).iter().all(|n| !n.ends_with(".tmp")));
-    std::fs::remove_dir_all(&d).unwrap();
 }
 
 #[test]
@@ -528,7 +548,7 @@ fn file_unreadable_dir_is_unavailable() {
     ));
     // a directory that disappears after start-up: set fails with Unavailable, get is absent
     let d = temp_dir("gone");
-    let c = FileCache::new(&d, 60).unwrap();
+    let c = FileCache::new(&*d, 60).unwrap();
     std::fs::remove_dir_all(&d).unwrap();
     assert!(matches!(
         c.set(S, "k", b"v", NOW + 1, NOW),
@@ -540,18 +560,17 @@ fn file_unreadable_dir_is_unavailable() {
 #[test]
 fn file_expired_removed_on_read() {
     let d = temp_dir("expiry");
-    let c = FileCache::new(&d, 60).unwrap();
+    let c = FileCache::new(&*d, 60).unwrap();
     c.set(S, "k", b"v", NOW + 10, NOW).unwrap();
     assert!(c.path_of(S, "k").exists());
     assert_eq!(c.get(S, "k", NOW + 10).unwrap(), None);
     assert!(!c.path_of(S, "k").exists());
-    std::fs::remove_dir_all(&d).unwrap();
 }
 
 #[test]
 fn file_clean_pass_runs_at_most_once_per_interval() {
     let d = temp_dir("clean");
-    let c = FileCache::new(&d, 60).unwrap();
+    let c = FileCache::new(&*d, 60).unwrap();
     c.set(S, "short", b"1", NOW + 5, NOW).unwrap(); // first set runs a pass (none yet)
     c.set(S, "long", b"2", NOW + 1000, NOW).unwrap();
     // a leftover temporary file of a crashed writer, an hour old, and a fresh one
@@ -573,7 +592,7 @@ fn file_clean_pass_runs_at_most_once_per_interval() {
     c.set(S, "x", b"3", NOW + 1000, NOW + 30).unwrap();
     assert!(c.path_of(S, "short").exists());
     // Another process (a second instance) also honours the marker.
-    let other = FileCache::new(&d, 60).unwrap();
+    let other = FileCache::new(&*d, 60).unwrap();
     other.set(S, "y", b"4", NOW + 1000, NOW + 59).unwrap();
     assert!(c.path_of(S, "short").exists());
     // After the interval: the pass removes the expired file and the stale temporary file.
@@ -585,14 +604,13 @@ fn file_clean_pass_runs_at_most_once_per_interval() {
     for k in ["long", "x", "y", "z"] {
         assert!(c.get(S, k, NOW + 61).unwrap().is_some(), "{k}");
     }
-    std::fs::remove_dir_all(&d).unwrap();
 }
 
 #[test]
 fn file_corrupt_files_are_absent_and_cleaned() {
     use std::os::unix::fs::PermissionsExt as _;
     let d = temp_dir("corrupt");
-    let c = FileCache::new(&d, 60).unwrap();
+    let c = FileCache::new(&*d, 60).unwrap();
     c.set(S, "k", b"value", NOW + 10, NOW).unwrap();
     let path = c.path_of(S, "k");
     // truncated: the length field no longer matches
@@ -615,17 +633,16 @@ fn file_corrupt_files_are_absent_and_cleaned() {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     assert_eq!(c.clean(NOW).unwrap(), 1);
     assert!(!path.exists());
-    std::fs::remove_dir_all(&d).unwrap();
 }
 
 #[test]
 fn file_refuses_symlinks_and_foreign_modes() {
     use std::os::unix::fs::PermissionsExt as _;
     let d = temp_dir("hostile");
-    let c = FileCache::new(&d, 60).unwrap();
+    let c = FileCache::new(&*d, 60).unwrap();
     // A symlink planted under the name of a key points at a valid cache file elsewhere.
     let elsewhere = temp_dir("hostile-src");
-    let src = FileCache::new(&elsewhere, 60).unwrap();
+    let src = FileCache::new(&*elsewhere, 60).unwrap();
     src.set(
         CacheSection::ProviderMetadata,
         "https://op/",
@@ -664,14 +681,12 @@ fn file_refuses_symlinks_and_foreign_modes() {
             .unwrap(),
         entry(b"evil", NOW + 10)
     );
-    std::fs::remove_dir_all(&d).unwrap();
-    std::fs::remove_dir_all(&elsewhere).unwrap();
 }
 
 #[test]
 fn file_concurrent_writers_never_expose_partial_files() {
     let d = temp_dir("atomic");
-    let c = Arc::new(FileCache::new(&d, 60).unwrap());
+    let c = Arc::new(FileCache::new(&*d, 60).unwrap());
     let big_a = vec![b'a'; 64 * 1024];
     let big_b = vec![b'b'; 80 * 1024];
     let writers: Vec<_> = [big_a.clone(), big_b.clone()]
@@ -700,7 +715,6 @@ fn file_concurrent_writers_never_expose_partial_files() {
     }
     reader.join().unwrap();
     assert!(our_files(&d).iter().all(|n| !n.ends_with(".tmp")));
-    std::fs::remove_dir_all(&d).unwrap();
 }
 
 // ------------------------------------------------------------------------------------------
@@ -719,10 +733,9 @@ fn encrypted_contract_over_each_backend() {
     ));
     let d = temp_dir("enc");
     contract(&EncryptedCache::new(
-        FileCache::new(&d, 60).unwrap(),
+        FileCache::new(&*d, 60).unwrap(),
         keys("p"),
     ));
-    std::fs::remove_dir_all(&d).unwrap();
 }
 
 #[test]
