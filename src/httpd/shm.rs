@@ -29,7 +29,6 @@
 //! `CacheError::Unavailable`, not a hung request.
 
 // Called by the session glue once it is wired (issue 3); until then nothing uses it.
-#![allow(dead_code)]
 
 use std::ffi::{CString, c_char, c_void};
 use std::ptr;
