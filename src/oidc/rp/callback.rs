@@ -347,8 +347,11 @@ impl RelyingParty {
             }
             _ => Response::redirect(target),
         };
-        r.with_header("Set-Cookie", self.session_cookie(req, rs, &id))
-            .with_log(LogLevel::Info, log)
+        r.with_header(
+            "Set-Cookie",
+            self.session_cookie(req, rs, &id, record.expires_at.saturating_sub(now)),
+        )
+        .with_log(LogLevel::Info, log)
     }
 }
 

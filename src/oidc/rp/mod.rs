@@ -263,7 +263,14 @@ impl RelyingParty {
         let _ = self.cache.remove(CacheSection::Session, key);
     }
 
-    fn session_cookie(&self, req: &dyn RequestView, rs: &RpRequestSettings, id: &str) -> String {
+    /// The session cookie for session `id`, which lasts `lifetime` seconds.
+    fn session_cookie(
+        &self,
+        req: &dyn RequestView,
+        rs: &RpRequestSettings,
+        id: &str,
+        lifetime: i64,
+    ) -> String {
         session::session_cookie(
             rs.cookie_name(),
             id,
@@ -272,6 +279,7 @@ impl RelyingParty {
             self.settings.cookie_http_only,
             self.secure(req),
             self.settings.session_cookie_same_site.as_deref(),
+            self.settings.persistent_session_cookie.then_some(lifetime),
         )
     }
 

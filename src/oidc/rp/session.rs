@@ -216,7 +216,9 @@ impl HotSessions {
     }
 }
 
-/// The `Set-Cookie` value of the session cookie.
+/// The `Set-Cookie` value of the session cookie; `max_age` (seconds) makes it persistent
+/// (`OIDCSessionType server-cache:persistent`), else it ends with the browser session.
+#[allow(clippy::too_many_arguments)]
 pub fn session_cookie(
     name: &str,
     id: &str,
@@ -225,8 +227,12 @@ pub fn session_cookie(
     http_only: bool,
     secure: bool,
     same_site: Option<&str>,
+    max_age: Option<i64>,
 ) -> String {
     let mut c = format!("{name}={id}; Path={path}");
+    if let Some(age) = max_age {
+        c.push_str(&format!("; Max-Age={}", age.max(0)));
+    }
     if let Some(d) = domain {
         c.push_str("; Domain=");
         c.push_str(d);

@@ -96,6 +96,9 @@ pub struct RpSettings {
     /// `SameSite` of the session cookie. **Default `Lax`** (hardened default; `None` leaves the
     /// attribute out as 2.4.12.3 with `OIDCCookieSameSite Off`).
     pub session_cookie_same_site: Option<String>,
+    /// `OIDCSessionType server-cache:persistent`: the session cookie gets a `Max-Age` (the
+    /// session's remaining lifetime) and survives a browser restart (false).
+    pub persistent_session_cookie: bool,
     /// `OIDCSessionInactivityTimeout` (300).
     pub session_inactivity_timeout: i64,
     /// `OIDCSessionMaxDuration` (28800; 0 = the ID token's `exp`).
@@ -168,6 +171,7 @@ impl RpSettings {
             cookie_domain: None,
             cookie_http_only: true,
             session_cookie_same_site: Some("Lax".into()),
+            persistent_session_cookie: false,
             session_inactivity_timeout: 300,
             session_max_duration: 8 * 3600,
             forwarded: TrustedForwarded::default(),
@@ -347,6 +351,7 @@ impl RpSettings {
         s.session_cookie_same_site = same_site(CookieKind::SessionAfterLogin);
         s.cookie_domain = cfg.cookie_domain().map(str::to_string);
         s.cookie_http_only = cfg.cookie_http_only();
+        s.persistent_session_cookie = cfg.session_type().persistent;
         s.session_inactivity_timeout = cfg.session_inactivity_timeout().as_secs() as i64;
         s.session_max_duration = i64::from(cfg.session_max_duration());
         s.forwarded = cfg.x_forwarded_headers();

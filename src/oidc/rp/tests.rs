@@ -1792,6 +1792,26 @@ fn cookie_domain_path_and_same_site_settings() {
 }
 
 #[test]
+fn persistent_session_cookie_lasts_as_long_as_the_session() {
+    let session_cookie = |persistent: bool| {
+        let mut s = settings();
+        s.persistent_session_cookie = persistent;
+        s.session_max_duration = 3600;
+        let w = world_with(s);
+        let st = start(&w, "/mesos/");
+        w.op.issue(&w.op.key.mint(&w.op.id_claims(&st.nonce)));
+        let r = callback(&w, &st);
+        set_cookies(&r)
+            .into_iter()
+            .find(|c| c.starts_with("mod_auth_openidc_session="))
+            .unwrap()
+            .to_string()
+    };
+    assert!(session_cookie(true).contains("; Max-Age=3600"));
+    assert!(!session_cookie(false).contains("Max-Age"));
+}
+
+#[test]
 fn hs256_id_token_accepted_when_configured_with_a_client_secret() {
     let mut s = settings();
     s.id_token_alg = Some("HS256".into());
