@@ -11,7 +11,7 @@ import {
   assertSessionHeaders, isClearing, lenientRequest, loginHttp, parseSetCookie, setCookies, startBrowserSite,
 } from './lib/browser.js';
 import { startWorld } from './lib/fixture.js';
-import { TEST_USER, USER_CLAIMS } from './lib/provider.js';
+import { startProvider, TEST_USER, USER_CLAIMS } from './lib/provider.js';
 import { headerValues, REFERENCE, request, sleep, waitFor } from './lib/util.js';
 
 let world;
@@ -385,6 +385,26 @@ describe('sessions on the seed location /mesos', () => {
       assert.equal(cookieOf(res, SESSION).length, 0, `${evil}: the session cookie is untouched`);
       echoOf(await get(a, '/mesos/x', { headers: withCookie(l.sessionCookie) }), `${evil}: session kept`);
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+describe('the provider goes away between the login and the callback', () => {
+  let op;
+  let a;
+  before(async () => {
+    op = await startProvider();
+    a = await startBrowserSite({ ...world, provider: op, apaches: world.apaches }, { name: 'session-outage' });
+  });
+  after(async () => { await op?.close(); });
+
+  it('token endpoint unreachable → error page (ours: 503), no session, never a hang', async () => {
+    const l = await loginHttp(a.url('/mesos/outage'), { beforeCallback: () => op.close() });
+    const res = l.callback;
+    assert.equal(l.sessionCookie, undefined, 'no session');
+    assert.notEqual(res.status, 302, 'not sent on to the original URL');
+    if (REFERENCE) assert.equal(res.status, 200, 'reference: a 200 error page');
+    else assert.equal(res.status, 503, 'ours: a provider outage answers 503');
   });
 });
 

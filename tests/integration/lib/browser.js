@@ -145,18 +145,20 @@ export class CookieJar {
  * provider, post the login and consent forms, follow back to the RP's redirect URI, and stop at the
  * RP's answer to the callback (the 302 to the original URL). Every request carries userAgent.
  * callbackUserAgent: the User-Agent of the callback request only (to test the state fingerprint).
+ * beforeCallback: async (callbackUrl) => {} run just before the callback is sent (e.g. stop the provider).
  * Returns { callback (the callback response), callbackUrl, callbackCookie (the Cookie header sent with
  * it: the state cookie), location (where it redirects to),
  * sessionCookie ("mod_auth_openidc_session=<value>" or undefined), jar, trail ([status url]) }.
  */
 export async function loginHttp(url, { user = TEST_USER, userAgent = 'itest-http-login/1', jar = new CookieJar(),
-  method = 'GET', body, headers = [], ca = getPki().ca, maxSteps = 20, callbackUserAgent = userAgent } = {}) {
+  method = 'GET', body, headers = [], ca = getPki().ca, maxSteps = 20, callbackUserAgent = userAgent, beforeCallback } = {}) {
   const rpHost = new URL(url).host;
   const trail = [];
   let next = { url, method, body, headers: [['Accept', 'text/html'], ...headers] };
   for (let step = 0; step < maxSteps; step++) {
     const u = new URL(next.url);
     const isCallback = u.host === rpHost && (u.searchParams.has('code') || u.searchParams.has('error'));
+    if (isCallback && beforeCallback) await beforeCallback(next.url);
     const hdrs = [['User-Agent', isCallback ? callbackUserAgent : userAgent], ...next.headers];
     const cookie = jar.header(next.url);
     if (cookie) hdrs.push(['Cookie', cookie]);
