@@ -71,7 +71,7 @@ impl RelyingParty {
 
         let mut log = None;
         let mut target = target;
-        if let SessionLookup::Found(found) = self.lookup_session(req, now) {
+        if let SessionLookup::Found(found) = self.lookup_session(req, rs, now) {
             self.remove_session(&found.key);
             log = Some(format!("logout of {}", found.session.record.remote_user));
             if !front_channel
@@ -142,7 +142,7 @@ impl RelyingParty {
                 "info request refused: no OIDCInfoHook configured",
             );
         }
-        let found = match self.lookup_session(req, now) {
+        let found = match self.lookup_session(req, rs, now) {
             SessionLookup::Found(f) => f,
             SessionLookup::Unavailable(e) => {
                 return self.error_page(

@@ -29,9 +29,12 @@ pub use settings::{
 };
 
 use crate::claims::{self, ClaimOutput};
+use crate::config::ServerConfig;
 use crate::crypto::{self, CryptoKeys};
 use crate::decision::{Decision, Identity, LogLevel, Rendered, Response};
-use crate::deps::{Cache, CacheError, CacheSection, Clock, HttpClient};
+use crate::deps::{Cache, CacheError, CacheSection, Clock, HttpClient, SystemClock};
+use crate::http_client::{HttpSettings, UreqClient};
+use crate::oauth::MAX_PROVIDER_RESPONSE;
 use crate::request::RequestView;
 use crate::token::{self, cookie_value, form_param};
 
@@ -77,6 +80,32 @@ struct Found {
 }
 
 impl RelyingParty {
+    /// Made lazily in the child process from the server's final config and its session cache:
+    /// one HTTP client (bounded by `OIDCHTTPTimeoutLong`, as the token endpoint call is the
+    /// slowest one), the keys derived from `OIDCCryptoPassphrase`, the system clock.
+    pub fn new(cfg: &ServerConfig, cache: Arc<dyn Cache>) -> Result<RelyingParty, String> {
+        let settings = RpSettings::from_config(cfg)?;
+        let passphrase = cfg
+            .crypto_passphrase
+            .as_ref()
+            .ok_or("OIDCCryptoPassphrase is not set")?;
+        let timeout = cfg.http_timeout_long();
+        let http = UreqClient::new(&HttpSettings {
+            ca_bundle: cfg.ca_bundle_path.as_ref().map(|p| p.display().to_string()),
+            validate_server: cfg.ssl_validate_server(),
+            timeout,
+            connect_timeout: cfg.http_timeout_short().min(timeout),
+            max_body: MAX_PROVIDER_RESPONSE,
+        })?;
+        Ok(RelyingParty::with(
+            settings,
+            Box::new(http),
+            Box::new(SystemClock),
+            cache,
+            CryptoKeys::derive(passphrase.expose(), None),
+        ))
+    }
+
     pub fn with(
         settings: RpSettings,
         http: Box<dyn HttpClient>,
@@ -108,7 +137,7 @@ impl RelyingParty {
         if req.path() == self.redirect_path {
             return Decision::Respond(self.redirect_uri_request(req, rs, now));
         }
-        match self.lookup_session(req, now) {
+        match self.lookup_session(req, rs, now) {
             SessionLookup::Found(found) => self.allow(req, rs, &found),
             SessionLookup::None => self.unauthenticated(req, rs, now, Vec::new()),
             SessionLookup::Invalid(why) => {
@@ -128,12 +157,17 @@ impl RelyingParty {
 
     // ---- sessions ----
 
-    fn session_id<'r>(&self, req: &'r dyn RequestView) -> Option<&'r str> {
-        cookie_value(req.header("Cookie")?, &self.settings.cookie_name)
+    fn session_id<'r>(&self, req: &'r dyn RequestView, rs: &RpRequestSettings) -> Option<&'r str> {
+        cookie_value(req.header("Cookie")?, rs.cookie_name())
     }
 
-    fn lookup_session(&self, req: &dyn RequestView, now: i64) -> SessionLookup {
-        let Some(id) = self.session_id(req) else {
+    fn lookup_session(
+        &self,
+        req: &dyn RequestView,
+        rs: &RpRequestSettings,
+        now: i64,
+    ) -> SessionLookup {
+        let Some(id) = self.session_id(req, rs) else {
             return SessionLookup::None;
         };
         if !session::is_session_id(id) {
@@ -231,7 +265,7 @@ impl RelyingParty {
 
     fn session_cookie(&self, req: &dyn RequestView, rs: &RpRequestSettings, id: &str) -> String {
         session::session_cookie(
-            &self.settings.cookie_name,
+            rs.cookie_name(),
             id,
             rs.cookie_path(),
             self.settings.cookie_domain.as_deref(),
@@ -242,7 +276,7 @@ impl RelyingParty {
     }
 
     fn clear_session_cookie(&self, rs: &RpRequestSettings) -> String {
-        let mut c = format!("{}=; Path={}", self.settings.cookie_name, rs.cookie_path());
+        let mut c = format!("{}=; Path={}", rs.cookie_name(), rs.cookie_path());
         if let Some(d) = &self.settings.cookie_domain {
             c.push_str("; Domain=");
             c.push_str(d);
@@ -360,6 +394,17 @@ impl RelyingParty {
     }
 
     // ---- no session ----
+
+    /// A new login for a session user that `Require claim` refused (`OIDCUnAutzAction auth`,
+    /// step-up): the redirect to the provider with its state cookie, or `None` when the request
+    /// cannot complete a login round trip or the provider is unavailable.
+    pub fn start_login(&self, req: &dyn RequestView, rs: &RpRequestSettings) -> Option<Response> {
+        if !authorize::is_browser_navigation(|n| req.header(n).map(str::to_string)) {
+            return None;
+        }
+        let r = self.authenticate(req, rs, self.clock.now());
+        (r.status == 302).then_some(r)
+    }
 
     fn unauthenticated(
         &self,

@@ -5,13 +5,15 @@
 
 use std::fmt;
 
+use crate::config::types::{CookieKind, SameSite};
 /// The directive value types, shared with the config layer (one type per directive).
 pub use crate::config::types::{
     HttpMethod as AuthRequestMethod, PassIdTokenAs, PassUserInfoAs, PkceMethod, ResponseMode,
     UnAuthAction, XForwardedHeaders as TrustedForwarded,
 };
 use crate::config::values::{PassClaimsAs, RemoteUserClaim};
-use crate::jose::KeySet;
+use crate::config::{DirConfig, ServerConfig};
+use crate::jose::{Jwk, KeySet, SigningKey};
 use crate::oidc::authorize::{
     DEFAULT_STATE_COOKIE_PREFIX, DEFAULT_STATE_TIMEOUT, StateInputHeaders,
 };
@@ -19,6 +21,7 @@ use crate::oidc::client_auth::ClientCredentials;
 use crate::oidc::discovery::ProviderMetadata;
 use crate::oidc::id_token::DEFAULT_IAT_SLACK;
 use crate::oidc::userinfo::UserInfoTokenMethod;
+use crate::token::form_pairs;
 
 /// The default session cookie name (`OIDCCookie`).
 pub const DEFAULT_SESSION_COOKIE: &str = "mod_auth_openidc_session";
@@ -36,7 +39,6 @@ pub enum ProviderSource {
     /// Static endpoints (`OIDCProviderIssuer`, `OIDCProviderAuthorizationEndpoint`, ...).
     Static(Box<ProviderMetadata>),
 }
-
 
 /// What one virtual host's relying party is configured with. `Debug` hides the client secret.
 #[derive(Clone)]
@@ -87,8 +89,6 @@ pub struct RpSettings {
     pub delete_oldest_state_cookies: bool,
     /// `SameSite` of the state cookie (none: the attribute is left out, as the reference).
     pub state_cookie_same_site: Option<String>,
-    /// `OIDCCookie`.
-    pub cookie_name: String,
     /// `OIDCCookieDomain`.
     pub cookie_domain: Option<String>,
     /// `OIDCCookieHTTPOnly` (on).
@@ -165,7 +165,6 @@ impl RpSettings {
             max_state_cookies: 7,
             delete_oldest_state_cookies: false,
             state_cookie_same_site: None,
-            cookie_name: DEFAULT_SESSION_COOKIE.into(),
             cookie_domain: None,
             cookie_http_only: true,
             session_cookie_same_site: Some("Lax".into()),
@@ -207,7 +206,6 @@ impl fmt::Debug for RpSettings {
             .field("scope", &self.scope)
             .field("pkce", &self.pkce)
             .field("response_mode", &self.response_mode)
-            .field("cookie_name", &self.cookie_name)
             .field(
                 "session_inactivity_timeout",
                 &self.session_inactivity_timeout,
@@ -240,6 +238,8 @@ pub struct RpRequestSettings<'a> {
     pub state_cookie_prefix: Option<&'a str>,
     /// `OIDCPreservePost`.
     pub preserve_post: bool,
+    /// `OIDCCookie` (`mod_auth_openidc_session`).
+    pub cookie_name: Option<&'a str>,
 }
 
 impl Default for RpRequestSettings<'_> {
@@ -255,11 +255,16 @@ impl Default for RpRequestSettings<'_> {
             cookie_path: None,
             state_cookie_prefix: None,
             preserve_post: false,
+            cookie_name: None,
         }
     }
 }
 
 impl<'a> RpRequestSettings<'a> {
+    pub fn cookie_name(&self) -> &'a str {
+        self.cookie_name.unwrap_or(DEFAULT_SESSION_COOKIE)
+    }
+
     pub fn cookie_path(&self) -> &'a str {
         self.cookie_path.unwrap_or("/")
     }
@@ -267,5 +272,160 @@ impl<'a> RpRequestSettings<'a> {
     pub fn state_cookie_prefix(&self) -> &'a str {
         self.state_cookie_prefix
             .unwrap_or(DEFAULT_STATE_COOKIE_PREFIX)
+    }
+}
+
+impl RpSettings {
+    /// The settings of a virtual host's final (merged) server config. Start-up checks
+    /// (`config::check_server`) have already refused incomplete configurations; what is still
+    /// missing here is reported as an error string.
+    pub fn from_config(cfg: &ServerConfig) -> Result<RpSettings, String> {
+        let redirect_uri = cfg
+            .redirect_uri
+            .clone()
+            .ok_or("OIDCRedirectURI is not set")?;
+        let client_id = cfg.client_id.clone().ok_or("OIDCClientID is not set")?;
+        let client_secret = cfg.client_secret.as_ref().map(|s| s.expose().clone());
+        let provider = match &cfg.provider_metadata_url {
+            Some(url) => ProviderSource::Discovery {
+                metadata_url: url.clone(),
+                issuer: cfg.provider_issuer.clone(),
+            },
+            None => ProviderSource::Static(Box::new(static_provider(cfg)?)),
+        };
+        let signing_key = match cfg.private_key_files.first() {
+            None => None,
+            Some(f) => Some(
+                SigningKey::from_pem(f.kid.clone(), &pkcs8_pem(f.pkcs8_der.expose()))
+                    .map_err(|e| format!("OIDCPrivateKeyFiles {}: {e}", f.path.display()))?,
+            ),
+        };
+        let mut verify_keys = KeySet::new();
+        for f in &cfg.provider_verify_cert_files {
+            let key = Jwk::from_spki_der(f.kid.clone(), &f.spki_der)
+                .map_err(|e| format!("OIDCProviderVerifyCertFiles {}: {e}", f.path.display()))?;
+            verify_keys.push(key);
+        }
+        let mut s = RpSettings::new(redirect_uri, client_id, client_secret.clone(), provider);
+        s.client_auth = ClientCredentials::new(
+            Some(cfg.provider_token_endpoint_auth()),
+            s.client_id.clone(),
+            client_secret,
+            signing_key,
+        );
+        s.metadata_refresh_interval = i64::from(cfg.provider_metadata_refresh_interval());
+        s.jwks_refresh_interval = cfg.jwks_refresh_interval().as_secs() as i64;
+        s.verify_keys = verify_keys;
+        s.scope = cfg.scope().to_string();
+        s.auth_request_params = cfg.auth_request_params.clone();
+        s.response_mode = cfg.response_mode();
+        s.pkce = cfg.pkce_method();
+        s.auth_request_method = cfg.provider_auth_request_method();
+        s.token_endpoint_params = cfg
+            .provider_token_endpoint_params
+            .as_deref()
+            .map(|p| {
+                form_pairs(p.as_bytes())
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        s.id_token_alg = cfg
+            .id_token_signed_response_alg()
+            .map(|a| a.name().to_string());
+        s.iat_slack = cfg.id_token_iat_slack().as_secs() as i64;
+        s.userinfo_method = cfg.userinfo_token_method();
+        s.state_timeout = cfg.state_timeout().as_secs() as i64;
+        s.state_input_headers = cfg.state_input_headers();
+        s.max_state_cookies = cfg.state_max_number_of_cookies();
+        s.delete_oldest_state_cookies = cfg.state_delete_oldest_cookies();
+        let same_site = |kind| {
+            cfg.cookie_same_site_for(kind)
+                .map(|v: SameSite| v.attribute().trim_start_matches("SameSite=").to_string())
+        };
+        s.state_cookie_same_site = same_site(CookieKind::State);
+        s.session_cookie_same_site = same_site(CookieKind::SessionAfterLogin);
+        s.cookie_domain = cfg.cookie_domain().map(str::to_string);
+        s.cookie_http_only = cfg.cookie_http_only();
+        s.session_inactivity_timeout = cfg.session_inactivity_timeout().as_secs() as i64;
+        s.session_max_duration = i64::from(cfg.session_max_duration());
+        s.forwarded = cfg.x_forwarded_headers();
+        s.remote_user = cfg.remote_user_claim().into_owned();
+        s.claim_prefix = cfg.claim_prefix().to_string();
+        s.claim_delimiter = cfg.claim_delimiter().to_string();
+        let non_empty = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
+        s.whitelist = non_empty(&cfg.white_listed_claims);
+        s.blacklist = non_empty(&cfg.black_listed_claims);
+        s.pass_id_token_as = cfg.pass_id_token_as();
+        s.pass_userinfo_as = cfg.pass_userinfo_as();
+        s.default_url = cfg.default_url.clone();
+        s.default_logged_out_url = cfg.default_logged_out_url.clone();
+        s.redirect_urls_allowed = cfg
+            .redirect_urls_allowed()
+            .iter()
+            .map(|p| p.0.clone())
+            .collect();
+        s.logout_x_frame_options = Some(cfg.logout_x_frame_options().to_string());
+        s.info_hook = cfg
+            .info_hook_data()
+            .iter()
+            .map(|d| d.as_str().to_string())
+            .collect();
+        s.error_template = cfg.html_error_template().map(str::to_string);
+        Ok(s)
+    }
+}
+
+/// The provider from `OIDCProviderIssuer`, `OIDCProviderAuthorizationEndpoint`, ... (no
+/// metadata URL).
+fn static_provider(cfg: &ServerConfig) -> Result<ProviderMetadata, String> {
+    let need = |v: &Option<String>, name: &str| v.clone().ok_or(format!("{name} is not set"));
+    Ok(ProviderMetadata {
+        issuer: need(&cfg.provider_issuer, "OIDCProviderIssuer")?,
+        authorization_endpoint: need(
+            &cfg.provider_authorization_endpoint,
+            "OIDCProviderAuthorizationEndpoint",
+        )?,
+        token_endpoint: need(&cfg.provider_token_endpoint, "OIDCProviderTokenEndpoint")?,
+        userinfo_endpoint: cfg.provider_userinfo_endpoint.clone(),
+        jwks_uri: cfg.provider_jwks_uri.clone(),
+        end_session_endpoint: cfg.provider_end_session_endpoint.clone(),
+        introspection_endpoint: None,
+        token_endpoint_auth_methods_supported: Vec::new(),
+        id_token_signing_alg_values_supported: Vec::new(),
+        response_types_supported: Vec::new(),
+        code_challenge_methods_supported: Vec::new(),
+    })
+}
+
+/// PEM text of a DER PKCS#8 private key (what [`SigningKey::from_pem`] reads).
+fn pkcs8_pem(der: &[u8]) -> Vec<u8> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        pem.push_str(std::str::from_utf8(line).unwrap_or_default());
+        pem.push('\n');
+    }
+    pem.push_str("-----END PRIVATE KEY-----\n");
+    pem.into_bytes()
+}
+
+impl<'a> RpRequestSettings<'a> {
+    /// The settings of one location (borrowed: no allocation per request).
+    pub fn from_config(dir: &'a DirConfig) -> RpRequestSettings<'a> {
+        RpRequestSettings {
+            unauth_action: dir.unauth_action(),
+            pass: dir.pass_claims_as(),
+            authn_header: dir.authn_header(),
+            pass_refresh_token: dir.pass_refresh_token(),
+            strip_cookies: dir.strip_cookies(),
+            path_scope: dir.path_scope(),
+            path_auth_request_params: dir.path_auth_request_params(),
+            cookie_path: Some(dir.cookie_path()),
+            state_cookie_prefix: Some(dir.state_cookie_prefix()),
+            preserve_post: dir.preserve_post(),
+            cookie_name: Some(dir.cookie()),
+        }
     }
 }
