@@ -1,17 +1,22 @@
 // `make bench`: wrk against one Apache configuration (apache/test/bench.conf.in) served three
-// ways: no auth, our module (build/mod_auth_openidc_rs.so), the Debian C module. A real RS256
-// access token from oidc-provider is sent as `Authorization: Bearer` to a bearer-protected static
-// file. Interleaved rounds (variant order rotates each round) after a warm-up; medians reported.
+// ways: no auth, our module (build/mod_auth_openidc_rs.so), the Debian C module, on two paths:
+//   bearer   a real RS256 access token from oidc-provider sent as `Authorization: Bearer` to a
+//            bearer-protected static file;
+//   session  a browser session: one real code-flow login per variant (the provider's login and
+//            consent forms, driven over plain HTTP), then its session cookie on every request to
+//            a static file on an openid-connect location.
+// Interleaved rounds (path and variant order rotate each round) after a warm-up; medians reported.
 //
 // Environment: BENCH_ROUNDS (5), BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (3), BENCH_CONNECTIONS (32),
-// BENCH_THREADS (wrk threads, 2), MODULE_SO (ours), C_MODULE_SO (the reference).
+// BENCH_THREADS (wrk threads, 2), BENCH_PATHS (bearer,session), MODULE_SO (ours), C_MODULE_SO (the reference).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startApache } from '../integration/lib/apache.js';
 import { getPki } from '../integration/lib/pki.js';
-import { startProvider } from '../integration/lib/provider.js';
+import { loginHttp } from '../integration/lib/browser.js';
+import { CLIENTS, startProvider } from '../integration/lib/provider.js';
 import { C_MODULE_SO, makeWorkdir, MODULE_SO, request } from '../integration/lib/util.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -21,7 +26,9 @@ const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS || 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 32);
 const WRK_THREADS = Number(process.env.BENCH_THREADS || 2);
 const C_SO = process.env.C_MODULE_SO || C_MODULE_SO;
-const PATH = '/api/ok.txt';
+const PATHS = (process.env.BENCH_PATHS || 'bearer,session').split(',').map((p) => p.trim()).filter(Boolean);
+const URL_PATH = { bearer: '/api/ok.txt', session: '/app/ok.txt' };
+for (const p of PATHS) if (!URL_PATH[p]) throw new Error(`BENCH_PATHS: unknown path ${p} (bearer, session)`);
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -40,11 +47,12 @@ function run(cmd, args) {
   });
 }
 
-async function wrk(url, token, seconds) {
+/** headers: ["Name: value", ...] sent with every request. */
+async function wrk(url, headers, seconds) {
   const out = await run('wrk', [
     `-t${WRK_THREADS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency',
     '-s', path.join(here, 'report.lua'),
-    ...(token ? ['-H', `Authorization: Bearer ${token}`] : []),
+    ...headers.flatMap((h) => ['-H', h]),
     url,
   ]);
   const line = out.split('\n').find((l) => l.startsWith('WRKJSON '));
@@ -77,7 +85,14 @@ async function main() {
   const pki = getPki();
   const provider = await startProvider();
   const token = await provider.getToken();
-  const vars = { JWKS_URI: provider.jwksUrl, CA_BUNDLE: pki.caCert, PASSPHRASE: 'bench-passphrase-0123456789abcdef0123' };
+  const vars = {
+    JWKS_URI: provider.jwksUrl,
+    CA_BUNDLE: pki.caCert,
+    PASSPHRASE: 'bench-passphrase-0123456789abcdef0123',
+    METADATA_URL: provider.discoveryUrl,
+    CLIENT_ID: CLIENTS.web.id,
+    CLIENT_SECRET: CLIENTS.web.secret,
+  };
 
   const variants = [{ name: 'no auth', moduleSo: null }];
   if (fs.existsSync(MODULE_SO)) variants.push({ name: 'ours (rs)', moduleSo: MODULE_SO });
@@ -99,49 +114,74 @@ async function main() {
         threads: 32,
         maxWorkers: 64,
       });
-      const dir = path.join(v.apache.workdir, 'htdocs', 'api');
-      fs.mkdirSync(dir, { recursive: true });
-      fs.writeFileSync(path.join(dir, 'ok.txt'), 'ok');
-      v.url = v.apache.url(PATH);
-      // sanity: the token is accepted, and (with a module) required
-      const ok = await request(v.url, { headers: [['Authorization', `Bearer ${token}`]] });
-      if (ok.status !== 200) throw new Error(`${v.name}: ${ok.status} with the token\n${v.apache.errorLog().slice(-2000)}`);
-      if (v.moduleSo) {
-        const no = await request(v.url);
-        if (no.status !== 401) throw new Error(`${v.name}: ${no.status} without a token (expected 401)`);
+      for (const d of ['api', 'app']) {
+        const dir = path.join(v.apache.workdir, 'htdocs', d);
+        fs.mkdirSync(dir, { recursive: true });
+        fs.writeFileSync(path.join(dir, 'ok.txt'), 'ok');
       }
-      v.results = [];
+      v.headers = {};
+      v.url = {};
+      v.results = {};
       v.rss = [];
-    }
-
-    console.log(`warm-up: ${WARMUP} s per variant`);
-    for (const v of variants) await wrk(v.url, token, WARMUP);
-
-    console.log(`${ROUNDS} rounds x ${variants.length} variants x ${SECONDS} s, wrk -t${WRK_THREADS} -c${CONNECTIONS}`);
-    for (let round = 0; round < ROUNDS; round++) {
-      const order = variants.map((_, i) => variants[(i + round) % variants.length]);
-      for (const v of order) {
-        const r = await wrk(v.url, token, SECONDS);
-        v.results.push(r);
-        v.rss.push(childrenRssKiB(v.apache.proc.pid));
-        console.log(`  round ${round + 1} ${v.name.padEnd(10)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99ms.toFixed(2)} ms`);
+      for (const p of PATHS) {
+        v.url[p] = v.apache.url(URL_PATH[p]);
+        v.results[p] = [];
+        if (p === 'bearer') v.headers[p] = [`Authorization: Bearer ${token}`];
+        if (p === 'session') {
+          if (v.moduleSo) {
+            // One real login; its session cookie is all wrk sends.
+            const l = await loginHttp(v.apache.url('/app/ok.txt'), { ca: pki.ca });
+            if (!l.sessionCookie) throw new Error(`${v.name}: login failed: ${l.callback.status}\n${l.trail.join('\n')}`);
+            v.headers[p] = [`Cookie: ${l.sessionCookie}`];
+          } else {
+            v.headers[p] = [`Cookie: mod_auth_openidc_session=${'x'.repeat(27)}`];
+          }
+        }
+        // sanity: the credential is accepted, and (with a module) required
+        const ok = await request(v.url[p], { headers: v.headers[p].map((h) => [h.slice(0, h.indexOf(':')), h.slice(h.indexOf(':') + 2)]) });
+        if (ok.status !== 200) throw new Error(`${v.name} ${p}: ${ok.status} with the credential\n${v.apache.errorLog().slice(-2000)}`);
+        if (v.moduleSo) {
+          const no = await request(v.url[p], { headers: [['Accept', 'text/html']] });
+          const want = p === 'bearer' ? 401 : 302;
+          if (no.status !== want) throw new Error(`${v.name} ${p}: ${no.status} without a credential (expected ${want})`);
+        }
       }
     }
 
-    for (const v of variants) {
-      v.rps = median(v.results.map((r) => r.rps));
-      v.p99 = median(v.results.map((r) => r.p99ms));
-      v.rssMiB = median(v.rss) / 1024;
+    console.log(`warm-up: ${WARMUP} s per variant and path`);
+    for (const p of PATHS) for (const v of variants) await wrk(v.url[p], v.headers[p], WARMUP);
+
+    console.log(`${ROUNDS} rounds x ${PATHS.length} paths x ${variants.length} variants x ${SECONDS} s, wrk -t${WRK_THREADS} -c${CONNECTIONS}`);
+    for (let round = 0; round < ROUNDS; round++) {
+      const paths = PATHS.map((_, i) => PATHS[(i + round) % PATHS.length]);
+      for (const p of paths) {
+        const order = variants.map((_, i) => variants[(i + round) % variants.length]);
+        for (const v of order) {
+          const r = await wrk(v.url[p], v.headers[p], SECONDS);
+          v.results[p].push(r);
+          v.rss.push(childrenRssKiB(v.apache.proc.pid));
+          console.log(`  round ${round + 1} ${p.padEnd(7)} ${v.name.padEnd(10)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99ms.toFixed(2)} ms`);
+        }
+      }
     }
-    const [base] = variants;
-    const rows = [['variant', 'req/s', 'p99 ms', 'req/s ratio', 'p99 ratio', 'RSS MiB']];
-    for (const v of variants) {
-      rows.push([v.name, v.rps.toFixed(0), v.p99.toFixed(2), (v.rps / base.rps).toFixed(3), (v.p99 / base.p99).toFixed(3), v.rssMiB.toFixed(1)]);
+
+    const json = [];
+    for (const p of PATHS) {
+      for (const v of variants) {
+        v.rps = median(v.results[p].map((r) => r.rps));
+        v.p99 = median(v.results[p].map((r) => r.p99ms));
+        v.rssMiB = median(v.rss) / 1024;
+      }
+      const [base] = variants;
+      const rows = [['variant', 'req/s', 'p99 ms', 'req/s ratio', 'p99 ratio', 'RSS MiB']];
+      for (const v of variants) {
+        rows.push([v.name, v.rps.toFixed(0), v.p99.toFixed(2), (v.rps / base.rps).toFixed(3), (v.p99 / base.p99).toFixed(3), v.rssMiB.toFixed(1)]);
+      }
+      const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+      console.log(`\n${p} (${URL_PATH[p]}): medians (ratios relative to no auth; RSS = sum of the Apache children, median over the run)`);
+      for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
+      for (const v of variants) json.push({ path: p, variant: v.name, module: v.moduleSo, rps: v.rps, p99_ms: v.p99, rss_mib: v.rssMiB, rounds: v.results[p] });
     }
-    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-    console.log('\nmedians (ratios relative to no auth; RSS = sum of the Apache children after the run)');
-    for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
-    const json = variants.map((v) => ({ variant: v.name, module: v.moduleSo, rps: v.rps, p99_ms: v.p99, rss_mib: v.rssMiB, rounds: v.results }));
     fs.writeFileSync(path.join(outDir, 'results.json'), `${JSON.stringify(json, null, 2)}\n`);
     console.log(`\nraw results: ${path.join(outDir, 'results.json')}`);
   } finally {

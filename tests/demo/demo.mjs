@@ -1,6 +1,7 @@
 // `make demo`: Apache with the module + an OpenID provider (oidc-provider, https) + an echo
-// backend, all on 127.0.0.1. Prints the URL and a curl line that gets a token from the provider
-// (client_credentials) and calls the protected API. Ctrl-C stops everything.
+// backend, all on 127.0.0.1. Prints the browser URL with the test login (code flow: the provider's
+// login form, then consent), and a curl line that gets a token from the provider
+// (client_credentials) and calls the bearer-protected API. Ctrl-C stops everything.
 //
 // Environment: MODULE_SO (default build/mod_auth_openidc_rs.so), DEMO_PORT (Apache, default 8080
 // or a free port if taken).
@@ -10,7 +11,7 @@ import path from 'node:path';
 import { startApache } from '../integration/lib/apache.js';
 import { startEcho } from '../integration/lib/echo.js';
 import { getPki } from '../integration/lib/pki.js';
-import { API_RESOURCE, CLIENTS, startProvider } from '../integration/lib/provider.js';
+import { API_RESOURCE, CLIENTS, startProvider, TEST_USER } from '../integration/lib/provider.js';
 import { freePort, MODULE_SO } from '../integration/lib/util.js';
 
 const portFree = (port) => new Promise((resolve) => {
@@ -30,7 +31,15 @@ async function main() {
     name: 'demo',
     port,
     site: 'demo',
-    vars: { JWKS_URI: provider.jwksUrl, CA_BUNDLE: pki.caCert, PASSPHRASE: 'demo-passphrase-0123456789abcdef0123', ECHO: echo.url },
+    vars: {
+      METADATA_URL: provider.discoveryUrl,
+      CLIENT_ID: CLIENTS.web.id,
+      CLIENT_SECRET: CLIENTS.web.secret,
+      JWKS_URI: provider.jwksUrl,
+      CA_BUNDLE: pki.caCert,
+      PASSPHRASE: 'demo-passphrase-0123456789abcdef0123',
+      ECHO: echo.url,
+    },
     logLevel: 'info',
   });
 
@@ -52,10 +61,20 @@ async function main() {
   console.log(`
 mod_auth_openidc_rs demo (module: ${rel(MODULE_SO)})
 
-  Apache     http://127.0.0.1:${port}/api/   (AuthType oauth20, bearer tokens; /public/ is open)
-  provider   ${provider.issuer}   (oidc-provider; JWKS ${provider.jwksUrl})
+  Apache     http://127.0.0.1:${port}/app/   (AuthType openid-connect: browser login)
+             http://127.0.0.1:${port}/api/   (AuthType oauth20, bearer tokens; /public/ is open)
+  provider   ${provider.issuer}   (oidc-provider, test certificate: accept it in the browser)
   backend    ${echo.url}   (echoes the request it gets)
   error log  ${rel(path.join(apache.workdir, 'error_log'))}
+
+Browser login: open
+
+  http://127.0.0.1:${port}/app/
+
+and sign in as  user: ${TEST_USER.login}   password: ${TEST_USER.password}
+The page shows the request the backend got, with the OIDC-* claim headers.
+  session info   http://127.0.0.1:${port}/app/redirect_uri?info=html
+  logout         http://127.0.0.1:${port}/app/redirect_uri?logout=${encodeURIComponent(`http://127.0.0.1:${port}/loggedout`)}
 
 Get a token (client_credentials) and call the API:
 
