@@ -125,7 +125,8 @@ unsafe fn unauthorized_browser_user(r: *mut sys::request_rec) {
             .arg
             .as_deref()
             .map(|msg| format!("\"{}", crate::oidc::rp::pages::escape(msg))),
-        UnAutzKind::Return302 => action.arg.clone(),
+        // httpd redirects externally only to absolute URLs ('/...' would be an internal redirect).
+        UnAutzKind::Return302 => action.arg.as_deref().map(|url| unsafe { absolute_url(r, url) }),
         UnAutzKind::Auth => unsafe { step_up_location(r, dir) },
     };
     let Some(custom) = custom else {
@@ -139,6 +140,25 @@ unsafe fn unauthorized_browser_user(r: *mut sys::request_rec) {
         sys::ap_custom_response(r, sys::HTTP_UNAUTHORIZED as c_int, custom.as_ptr());
         sys::ap_custom_response(r, sys::HTTP_FORBIDDEN as c_int, custom.as_ptr());
     }
+}
+
+/// `url` made absolute against this server (scheme, host and port as httpd sees them).
+///
+/// # Safety
+/// `r` must be a live request_rec.
+unsafe fn absolute_url(r: *mut sys::request_rec, url: &str) -> String {
+    if !url.starts_with('/') {
+        return url.to_string();
+    }
+    let Ok(c) = CString::new(url) else {
+        return url.to_string();
+    };
+    // SAFETY: r is live; ap_construct_url returns a request-pool string.
+    let abs = unsafe { sys::ap_construct_url((*r).pool, c.as_ptr(), r) };
+    if abs.is_null() {
+        return url.to_string();
+    }
+    unsafe { CStr::from_ptr(abs) }.to_string_lossy().into_owned()
 }
 
 /// For `OIDCUnAutzAction auth`: starts a new login (state cookie set now) and returns the

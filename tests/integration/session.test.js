@@ -6,6 +6,9 @@
 // info hook". Where we deliberately differ from the reference (REFERENCE=1), the assertion is
 // gated on REFERENCE.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   assertSessionHeaders, isClearing, lenientRequest, loginHttp, parseSetCookie, setCookies, startBrowserSite,
@@ -482,5 +485,90 @@ describe('one session store for all children and across a graceful restart', () 
       return;
     }
     assertSessionHeaders(echoOf(res, 'after graceful'), world.provider.issuer, 'after graceful');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// OIDCUnAutzAction: what a session user refused by `Require claim` gets.
+describe('OIDCUnAutzAction for a refused claim', () => {
+  let a;
+  let login;
+  before(async () => {
+    const refused = (p, action) => `    <Location ${p}>
+        AuthType openid-connect
+        Require claim email:nobody@example.com
+        OIDCUnAutzAction ${action}
+    </Location>`;
+    a = await startBrowserSite(world, {
+      name: 'unautz',
+      vhostExtra: [
+        refused('/unautz-302', '302 /open/denied'),
+        refused('/unautz-msg', '401 "Ask <ops> for access"'),
+        refused('/unautz-auth', 'auth'),
+      ].join('\n'),
+    });
+    login = await loginHttp(a.url('/mesos/'));
+    assert.ok(login.sessionCookie, login.trail.join('\n'));
+  });
+
+  it('302 <url>: the browser is sent to the URL, the backend is not reached', { skip: REFERENCE && 'the reference answers 401 with a meta refresh page' }, async () => {
+    const res = await get(a, '/unautz-302/x', { headers: withCookie(login.sessionCookie, HTML) });
+    assert.equal(res.status, 302, `status ${res.status}`);
+    assert.equal(res.headers.location, a.url('/open/denied'));
+    assert.equal(res.json, undefined);
+  });
+
+  it('401 <message>: the message, HTML-escaped, is the page', async () => {
+    const res = await get(a, '/unautz-msg/x', { headers: withCookie(login.sessionCookie, HTML) });
+    // The reference writes its page and then lets Apache answer: the status line says 200.
+    assert.equal(res.status, REFERENCE ? 200 : 401, `status ${res.status}`);
+    assert.equal(res.json, undefined);
+    assert.match(res.body, /Ask (&lt;|<)ops(&gt;|>) for access/);
+    if (!REFERENCE) assert.doesNotMatch(res.body, /<ops>/, 'escaped');
+  });
+
+  it('auth: a browser is sent to the provider for a new login (step-up); XHR gets 401', { skip: REFERENCE && 'the reference answers 401 with a meta refresh page' }, async () => {
+    const res = await get(a, '/unautz-auth/x', { headers: withCookie(login.sessionCookie, HTML) });
+    assertLoginRedirect(res, a, 'step-up');
+    const xhr = await get(a, '/unautz-auth/x', { headers: withCookie(login.sessionCookie, XHR) });
+    assert.equal(xhr.status, 401, `xhr: ${xhr.status}`);
+    assert.equal(xhr.headers.location, undefined);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// OIDCCacheType file: sessions in OIDCCacheDir, one file per entry, shared by every child.
+describe('OIDCCacheType file', () => {
+  let a;
+  let dir;
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oidc-rs-cache-'));
+    fs.chmodSync(dir, 0o1777);
+    a = await startBrowserSite(world, {
+      name: 'file-cache', startServers: 4, serverLimit: 4, threads: 2, maxWorkers: 8,
+      vhostExtra: `    OIDCCacheType file\n    OIDCCacheDir "${dir}"`,
+    });
+  });
+  after(() => { if (dir) fs.rmSync(dir, { recursive: true, force: true }); });
+
+  it('a session is kept in files that every child reads, none of them holding claims in clear', async () => {
+    const l = await loginHttp(a.url('/mesos/'));
+    assert.ok(l.sessionCookie, l.trail.join('\n'));
+    const results = await Promise.all(Array.from({ length: 24 }, (_, i) => get(a, `/mesos/file?i=${i}`, {
+      headers: withCookie(l.sessionCookie),
+    })));
+    assert.deepEqual(results.map((r) => r.status).filter((s) => s !== 200), [], 'every request has the session');
+    for (const r of results) assertSessionHeaders(r.json, world.provider.issuer, 'file cache');
+    const files = fs.readdirSync(dir).filter((f) => !f.endsWith('last-cleaned'));
+    assert.ok(files.length >= 1, `cache files in ${dir}: ${files}`);
+    for (const f of files) {
+      const body = fs.readFileSync(path.join(dir, f));
+      assert.ok(!body.includes(Buffer.from(USER_CLAIMS.email)), `${f} holds the e-mail in clear`);
+      assert.ok(!body.includes(Buffer.from(l.sessionCookie.split('=')[1])), `${f} holds the session id in clear`);
+    }
+    // Logout deletes the session: the old cookie starts a new login.
+    const out = await get(a, `/mesos/redirect_uri?logout=${encodeURIComponent('/open/bye')}`, { headers: withCookie(l.sessionCookie) });
+    assert.equal(out.status, 302, `logout: ${out.status}`);
+    assertLoginRedirect(await get(a, '/mesos/after', { headers: withCookie(l.sessionCookie, HTML) }), a, 'after logout');
   });
 });
