@@ -95,6 +95,35 @@ add('hs256-secret', {
   expect: 'refused', badIdToken: true, reference: 'accepts',
   opts: { idToken: { hmacWithClientSecret: true, kid: null } },
 });
+add('hs256-registered', {
+  title: 'ID token HS256-signed with the client secret while OIDCIDTokenSignedResponseAlg RS256 is registered → refused',
+  expect: 'refused', badIdToken: true,
+  opts: { idToken: { hmacWithClientSecret: true, kid: null } },
+  extra: ['OIDCIDTokenSignedResponseAlg RS256'],
+});
+add('bad-sig-es256', {
+  title: 'ID token with a corrupted ES256 signature (ES256 provider) → refused', expect: 'refused', badIdToken: true,
+  opts: {
+    keys: [newKey('ES256', 'es-1')],
+    discovery: { id_token_signing_alg_values_supported: ['ES256'] },
+    idToken: { corrupt: true },
+  },
+});
+add('es256', {
+  title: 'ES256 provider: a good ES256 ID token is accepted', expect: 'ok',
+  opts: { keys: [newKey('ES256', 'es-1')], discovery: { id_token_signing_alg_values_supported: ['ES256'] } },
+});
+add('unparseable-key', {
+  title: 'JWKS with unusable keys (made-up kty, AKP) next to the real one → the real one is used',
+  expect: 'ok',
+  opts: {
+    jwksKeys: (t) => [
+      { kty: 'AKP', alg: 'ML-DSA-44', kid: 'pq-1', pub: 'AAAA' },
+      { kty: 'made-up', kid: 'weird-1', x: 'y' },
+      ...t.keys.map((k) => k.publicJwk),
+    ],
+  },
+});
 add('unknown-kid', {
   title: 'ID token under a kid the JWKS never lists → one JWKS refetch, then refused',
   expect: 'refused', badIdToken: true, warmup: true,
