@@ -215,16 +215,16 @@ before(async () => {
   [op, echo] = await Promise.all([startHostileOp({ tls: true }), startEcho()]);
   const port = await freePort();
   const vhosts = [];
+  // Placeholders in option values: @BASE@ (the provider base URL); @CLIENT@ in an ID token aud list.
+  const fill = (v) => {
+    if (typeof v === 'string') return v.replace('@BASE@', op.base);
+    if (Array.isArray(v)) return v.map(fill);
+    if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fill(x)]));
+    }
+    return v;
+  };
   for (const c of CASES) {
-    // Placeholders in option values: @CLIENT@ (the tenant's client id), @BASE@ (the provider base).
-    const fill = (v) => {
-      if (typeof v === 'string') return v.replace('@BASE@', op.base);
-      if (Array.isArray(v)) return v.map(fill);
-      if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
-        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fill(x)]));
-      }
-      return v;
-    };
     const t = op.tenant(c.name, fill(c.opts || {}));
     if (t.callbackIss === true) t.callbackIss = t.issuer;
     if (t.idToken?.claims?.aud) {
@@ -249,7 +249,11 @@ before(async () => {
       EXTRA: (c.extra || []).map((l) => `    ${l}`).join('\n'),
     }));
   }
-  apache = await startApache({ name: 'callback', port, site: { text: vhosts.join('\n\n') }, logLevel: 'info', threads: 32, maxWorkers: 64, serverLimit: 2 });
+  // One child process with enough threads for every case at once: per-process caches (JWKS,
+  // provider metadata) behave the same in every case, so JWKS fetch counts are exact.
+  apache = await startApache({
+    name: 'callback', port, site: { text: vhosts.join('\n\n') }, logLevel: 'info', threads: 64, serverLimit: 1,
+  });
 });
 
 after(async () => {
