@@ -20,7 +20,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { render, readTemplate, startApache } from './lib/apache.js';
+import { configtest, render, readTemplate, startApache } from './lib/apache.js';
 import { startEcho } from './lib/echo.js';
 import { startHostileOp } from './lib/hostile-op.js';
 import { newKey, now } from './lib/jwt.js';
@@ -236,7 +236,7 @@ before(async () => {
     }
     c.setup?.(t);
     tenants.set(c.name, t);
-    vhosts.push(render(readTemplate('hostile-op'), {
+    c.vhost = render(readTemplate('hostile-op'), {
       PORT: port,
       HOST: hostOf(c.name),
       METADATA_URL: t.discoveryUrl,
@@ -247,8 +247,17 @@ before(async () => {
       ECHO: echo.url,
       TIMEOUT_LONG,
       EXTRA: (c.extra || []).map((l) => `    ${l}`).join('\n'),
-    }));
+    });
   }
+  // A directive the module under test refuses fails only the cases that use it: when the whole
+  // configuration does not pass `apache2 -t`, each case's virtual host is tried alone.
+  if (configtest({ site: { text: CASES.map((c) => c.vhost).join('\n\n') } }, { name: 'callback-t' }).code !== 0) {
+    for (const c of CASES) {
+      const r = configtest({ site: { text: c.vhost } }, { name: `callback-t-${c.name}` });
+      if (r.code !== 0) c.configError = r.output.trim();
+    }
+  }
+  for (const c of CASES) if (!c.configError) vhosts.push(c.vhost);
   // One child process with enough threads for every case at once: per-process caches (JWKS,
   // provider metadata) behave the same in every case, so JWKS fetch counts are exact.
   apache = await startApache({
@@ -440,6 +449,7 @@ describe('browser login against a hostile provider', { concurrency: true }, () =
   for (const c of CASES) {
     const skip = REFERENCE && c.reference === 'skip' ? 'not run against the reference' : false;
     it(`${c.name}: ${c.title}`, { skip }, async () => {
+      assert.equal(c.configError, undefined, `${c.name}: apache2 -t refuses this case's configuration`);
       const t = tenants.get(c.name);
       if (c.warmup) {
         // A first, normal login: the module caches the provider's JWKS.
@@ -505,6 +515,8 @@ async function checkConsistent(c, t, r1) {
  * page, no state cookie) or at the latest on the callback; never a login, never the token endpoint.
  */
 async function checkProviderRefused(c, t, r) {
+  // The refusal must come from reading the document (not from a module that cannot log in at all).
+  assert.ok(t.hits('discovery') >= 1, `${c.name}: the discovery document was never fetched`);
   if (r.first.status === 302) {
     await assertLoginRefused(c.name, r, 'refusedOrOutage');
   } else {
