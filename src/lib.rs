@@ -6,6 +6,7 @@
 #![deny(unsafe_code)]
 
 pub mod authz;
+pub mod cache;
 pub mod claims;
 pub mod config;
 pub mod crypto;

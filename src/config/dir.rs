@@ -1,9 +1,18 @@
 //! The per-directory configuration: directives with `Apply::Dir`, set in `<Location>`,
 //! `<Directory>`, `.htaccess`, or at server level (the server's default per-dir config).
 
+use std::borrow::Cow;
+
 use super::server::{pick, pick_vec};
-use super::types::ClaimsTarget;
+use super::types::{ClaimsTarget, UnAuthAction, UnAutzAction, UnAutzKind};
 use super::values::{ClaimEncoding, PassClaimsAs, TokenSource};
+
+/// 2.4.12.3's defaults of the per-directory settings.
+pub mod defaults {
+    pub const STATE_COOKIE_PREFIX: &str = "mod_auth_openidc_state_";
+    pub const COOKIE: &str = "mod_auth_openidc_session";
+    pub const COOKIE_PATH: &str = "/";
+}
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DirConfig {
@@ -22,6 +31,26 @@ pub struct DirConfig {
     pub strip_cookies: Vec<String>,
     /// `OIDCPassAccessToken` (2.4.14.3): pass `OIDC_access_token` to the backend.
     pub pass_access_token: Option<bool>,
+    /// `OIDCPathScope`: added to `OIDCScope` for this location.
+    pub path_scope: Option<String>,
+    /// `OIDCPathAuthRequestParams`: `k=v&k2=v2`, already form-encoded.
+    pub path_auth_request_params: Option<String>,
+    /// `OIDCStateCookiePrefix`.
+    pub state_cookie_prefix: Option<String>,
+    /// `OIDCUnAuthAction`.
+    pub unauth_action: Option<UnAuthAction>,
+    /// `OIDCUnAutzAction` with its argument (they are merged together).
+    pub unautz_action: Option<UnAutzAction>,
+    /// `OIDCCookie`: the session cookie name.
+    pub cookie: Option<String>,
+    /// `OIDCCookiePath`.
+    pub cookie_path: Option<String>,
+    /// `OIDCPassCookies`: cookies passed on to the provider/AS calls.
+    pub pass_cookies: Vec<String>,
+    /// `OIDCPreservePost`.
+    pub preserve_post: Option<bool>,
+    /// `OIDCPassRefreshToken`.
+    pub pass_refresh_token: Option<bool>,
 }
 
 /// httpd's `merge_dir_config`: the more specific section (`add`) wins for everything it sets.
@@ -38,6 +67,16 @@ pub fn merge(base: &DirConfig, add: &DirConfig) -> DirConfig {
         token_introspection_interval: _,
         strip_cookies: _,
         pass_access_token: _,
+        path_scope: _,
+        path_auth_request_params: _,
+        state_cookie_prefix: _,
+        unauth_action: _,
+        unautz_action: _,
+        cookie: _,
+        cookie_path: _,
+        pass_cookies: _,
+        preserve_post: _,
+        pass_refresh_token: _,
     } = base;
     let DirConfig {
         pass_claims_as,
@@ -47,6 +86,16 @@ pub fn merge(base: &DirConfig, add: &DirConfig) -> DirConfig {
         token_introspection_interval,
         strip_cookies,
         pass_access_token,
+        path_scope,
+        path_auth_request_params,
+        state_cookie_prefix,
+        unauth_action,
+        unautz_action,
+        cookie,
+        cookie_path,
+        pass_cookies,
+        preserve_post,
+        pass_refresh_token,
     } = add;
     DirConfig {
         pass_claims_as: pick(pass_claims_as, &base.pass_claims_as),
@@ -59,6 +108,16 @@ pub fn merge(base: &DirConfig, add: &DirConfig) -> DirConfig {
         ),
         strip_cookies: pick_vec(strip_cookies, &base.strip_cookies),
         pass_access_token: pick(pass_access_token, &base.pass_access_token),
+        path_scope: pick(path_scope, &base.path_scope),
+        path_auth_request_params: pick(path_auth_request_params, &base.path_auth_request_params),
+        state_cookie_prefix: pick(state_cookie_prefix, &base.state_cookie_prefix),
+        unauth_action: pick(unauth_action, &base.unauth_action),
+        unautz_action: pick(unautz_action, &base.unautz_action),
+        cookie: pick(cookie, &base.cookie),
+        cookie_path: pick(cookie_path, &base.cookie_path),
+        pass_cookies: pick_vec(pass_cookies, &base.pass_cookies),
+        preserve_post: pick(preserve_post, &base.preserve_post),
+        pass_refresh_token: pick(pass_refresh_token, &base.pass_refresh_token),
     }
 }
 
@@ -103,5 +162,63 @@ impl DirConfig {
     /// `OIDCPassAccessToken`, default On.
     pub fn pass_access_token(&self) -> bool {
         self.pass_access_token.unwrap_or(true)
+    }
+
+    /// `OIDCPathScope`, default none.
+    pub fn path_scope(&self) -> Option<&str> {
+        self.path_scope.as_deref()
+    }
+
+    /// `OIDCPathAuthRequestParams`, default none.
+    pub fn path_auth_request_params(&self) -> Option<&str> {
+        self.path_auth_request_params.as_deref()
+    }
+
+    /// `OIDCStateCookiePrefix`, default `mod_auth_openidc_state_`.
+    pub fn state_cookie_prefix(&self) -> &str {
+        self.state_cookie_prefix
+            .as_deref()
+            .unwrap_or(defaults::STATE_COOKIE_PREFIX)
+    }
+
+    /// `OIDCUnAuthAction`, default `auth`.
+    pub fn unauth_action(&self) -> UnAuthAction {
+        self.unauth_action.unwrap_or(UnAuthAction::Auth)
+    }
+
+    /// `OIDCUnAutzAction`, default `403` without a message.
+    pub fn unautz_action(&self) -> Cow<'_, UnAutzAction> {
+        match &self.unautz_action {
+            Some(a) => Cow::Borrowed(a),
+            None => Cow::Owned(UnAutzAction {
+                kind: UnAutzKind::Return403,
+                arg: None,
+            }),
+        }
+    }
+
+    /// `OIDCCookie`: the session cookie name, default `mod_auth_openidc_session`.
+    pub fn cookie(&self) -> &str {
+        self.cookie.as_deref().unwrap_or(defaults::COOKIE)
+    }
+
+    /// `OIDCCookiePath`, default `/`.
+    pub fn cookie_path(&self) -> &str {
+        self.cookie_path.as_deref().unwrap_or(defaults::COOKIE_PATH)
+    }
+
+    /// `OIDCPassCookies`, default none.
+    pub fn pass_cookies(&self) -> &[String] {
+        &self.pass_cookies
+    }
+
+    /// `OIDCPreservePost`, default Off.
+    pub fn preserve_post(&self) -> bool {
+        self.preserve_post.unwrap_or(false)
+    }
+
+    /// `OIDCPassRefreshToken`, default Off.
+    pub fn pass_refresh_token(&self) -> bool {
+        self.pass_refresh_token.unwrap_or(false)
     }
 }

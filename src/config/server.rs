@@ -5,10 +5,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::types::{
-    CacheType, ConfigProblem, EndpointAuth, HttpMethod, PublicKeyFile, ResponseType, Secret,
-    Severity, SharedKey, TokenExpiryClaim, XForwardedHeaders,
+    CacheType, ConfigProblem, CookieKind, EndpointAuth, HtmlTemplate, HttpMethod, InfoHookData,
+    PassIdTokenAs, PassUserInfoAs, Pattern, PkceMethod, PrivateKeyFile, PublicKeyFile,
+    ResponseMode, ResponseType, SameSite, Secret, SessionType, Severity, SharedKey,
+    TokenExpiryClaim, UserInfoTokenMethod, XForwardedHeaders,
 };
 use super::values::RemoteUserClaim;
+use crate::jose::Alg;
+use crate::oidc::authorize::StateInputHeaders;
 
 /// Everything set by server-level directives. A field is `None` (or an empty `Vec`) when its
 /// directive did not appear; the accessors below supply mod_auth_openidc 2.4.12.3's defaults.
@@ -65,6 +69,86 @@ pub struct ServerConfig {
     pub http_timeout_long: Option<u32>,
     pub cache_type: Option<CacheType>,
     pub cache_encrypt: Option<bool>,
+
+    // OpenID Connect relying party, issue 3
+    /// `OIDCProviderIssuer`.
+    pub provider_issuer: Option<String>,
+    /// `OIDCProviderAuthorizationEndpoint`.
+    pub provider_authorization_endpoint: Option<String>,
+    /// `OIDCProviderTokenEndpoint`.
+    pub provider_token_endpoint: Option<String>,
+    /// `OIDCProviderTokenEndpointParams`: `k=v&k2=v2`, already form-encoded.
+    pub provider_token_endpoint_params: Option<String>,
+    /// `OIDCProviderUserInfoEndpoint`.
+    pub provider_userinfo_endpoint: Option<String>,
+    /// `OIDCProviderJwksUri`.
+    pub provider_jwks_uri: Option<String>,
+    /// `OIDCProviderEndSessionEndpoint`.
+    pub provider_end_session_endpoint: Option<String>,
+    /// `OIDCProviderVerifyCertFiles`: keys for ID token signatures.
+    pub provider_verify_cert_files: Vec<PublicKeyFile>,
+    /// `OIDCProviderMetadataRefreshInterval` in seconds.
+    pub provider_metadata_refresh_interval: Option<u32>,
+    /// `OIDCProviderAuthRequestMethod`.
+    pub provider_auth_request_method: Option<HttpMethod>,
+    /// `OIDCValidateIssuer`.
+    pub validate_issuer: Option<bool>,
+    /// `OIDCPrivateKeyFiles` (`private_key_jwt`).
+    pub private_key_files: Vec<PrivateKeyFile>,
+    /// `OIDCPublicKeyFiles`.
+    pub public_key_files: Vec<PublicKeyFile>,
+    /// `OIDCIDTokenSignedResponseAlg`.
+    pub id_token_signed_response_alg: Option<Alg>,
+    /// `OIDCIDTokenIatSlack` in seconds.
+    pub id_token_iat_slack: Option<u32>,
+    /// `OIDCUserInfoTokenMethod`.
+    pub userinfo_token_method: Option<UserInfoTokenMethod>,
+    /// `OIDCAuthRequestParams`: `k=v&k2=v2`, already form-encoded.
+    pub auth_request_params: Option<String>,
+    /// `OIDCResponseMode`.
+    pub response_mode: Option<ResponseMode>,
+    /// `OIDCPKCEMethod`.
+    pub pkce_method: Option<PkceMethod>,
+    /// `OIDCStateTimeout` in seconds.
+    pub state_timeout: Option<u32>,
+    /// `OIDCStateMaxNumberOfCookies`, first argument (0: no limit).
+    pub state_max_number_of_cookies: Option<u32>,
+    /// `OIDCStateMaxNumberOfCookies`, second argument; merged on its own, as in the C module.
+    pub state_delete_oldest_cookies: Option<bool>,
+    /// `OIDCStateInputHeaders`.
+    pub state_input_headers: Option<StateInputHeaders>,
+    /// `OIDCSessionType`.
+    pub session_type: Option<SessionType>,
+    /// `OIDCSessionInactivityTimeout` in seconds.
+    pub session_inactivity_timeout: Option<u32>,
+    /// `OIDCCookieDomain`.
+    pub cookie_domain: Option<String>,
+    /// `OIDCCookieHTTPOnly`.
+    pub cookie_http_only: Option<bool>,
+    /// `OIDCPassIDTokenAs`.
+    pub pass_id_token_as: Option<PassIdTokenAs>,
+    /// `OIDCPassUserInfoAs`.
+    pub pass_userinfo_as: Option<PassUserInfoAs>,
+    /// `OIDCDefaultURL`.
+    pub default_url: Option<String>,
+    /// `OIDCDefaultLoggedOutURL`.
+    pub default_logged_out_url: Option<String>,
+    /// `OIDCRedirectURLsAllowed`, in configuration order, without duplicates.
+    pub redirect_urls_allowed: Vec<Pattern>,
+    /// `OIDCLogoutXFrameOptions`.
+    pub logout_x_frame_options: Option<String>,
+    /// `OIDCInfoHook`, in configuration order, without duplicates.
+    pub info_hook_data: Vec<InfoHookData>,
+    /// `OIDCHTMLErrorTemplate`, read at startup.
+    pub html_error_template: Option<HtmlTemplate>,
+    /// `OIDCCacheShmMax`: number of entries.
+    pub cache_shm_max: Option<u32>,
+    /// `OIDCCacheShmEntrySizeMax` in bytes.
+    pub cache_shm_entry_size_max: Option<u32>,
+    /// `OIDCCacheDir`.
+    pub cache_dir: Option<PathBuf>,
+    /// `OIDCCacheFileCleanInterval` in seconds.
+    pub cache_file_clean_interval: Option<u32>,
 }
 
 /// httpd's `merge_server_config`: a virtual host's own setting wins, anything it does not set
@@ -114,6 +198,45 @@ pub fn merge(base: &ServerConfig, add: &ServerConfig) -> ServerConfig {
         http_timeout_long: _,
         cache_type: _,
         cache_encrypt: _,
+        provider_issuer: _,
+        provider_authorization_endpoint: _,
+        provider_token_endpoint: _,
+        provider_token_endpoint_params: _,
+        provider_userinfo_endpoint: _,
+        provider_jwks_uri: _,
+        provider_end_session_endpoint: _,
+        provider_verify_cert_files: _,
+        provider_metadata_refresh_interval: _,
+        provider_auth_request_method: _,
+        validate_issuer: _,
+        private_key_files: _,
+        public_key_files: _,
+        id_token_signed_response_alg: _,
+        id_token_iat_slack: _,
+        userinfo_token_method: _,
+        auth_request_params: _,
+        response_mode: _,
+        pkce_method: _,
+        state_timeout: _,
+        state_max_number_of_cookies: _,
+        state_delete_oldest_cookies: _,
+        state_input_headers: _,
+        session_type: _,
+        session_inactivity_timeout: _,
+        cookie_domain: _,
+        cookie_http_only: _,
+        pass_id_token_as: _,
+        pass_userinfo_as: _,
+        default_url: _,
+        default_logged_out_url: _,
+        redirect_urls_allowed: _,
+        logout_x_frame_options: _,
+        info_hook_data: _,
+        html_error_template: _,
+        cache_shm_max: _,
+        cache_shm_entry_size_max: _,
+        cache_dir: _,
+        cache_file_clean_interval: _,
     } = base;
     let ServerConfig {
         redirect_uri,
@@ -156,6 +279,45 @@ pub fn merge(base: &ServerConfig, add: &ServerConfig) -> ServerConfig {
         http_timeout_long,
         cache_type,
         cache_encrypt,
+        provider_issuer,
+        provider_authorization_endpoint,
+        provider_token_endpoint,
+        provider_token_endpoint_params,
+        provider_userinfo_endpoint,
+        provider_jwks_uri,
+        provider_end_session_endpoint,
+        provider_verify_cert_files,
+        provider_metadata_refresh_interval,
+        provider_auth_request_method,
+        validate_issuer,
+        private_key_files,
+        public_key_files,
+        id_token_signed_response_alg,
+        id_token_iat_slack,
+        userinfo_token_method,
+        auth_request_params,
+        response_mode,
+        pkce_method,
+        state_timeout,
+        state_max_number_of_cookies,
+        state_delete_oldest_cookies,
+        state_input_headers,
+        session_type,
+        session_inactivity_timeout,
+        cookie_domain,
+        cookie_http_only,
+        pass_id_token_as,
+        pass_userinfo_as,
+        default_url,
+        default_logged_out_url,
+        redirect_urls_allowed,
+        logout_x_frame_options,
+        info_hook_data,
+        html_error_template,
+        cache_shm_max,
+        cache_shm_entry_size_max,
+        cache_dir,
+        cache_file_clean_interval,
     } = add;
     ServerConfig {
         redirect_uri: pick(redirect_uri, &base.redirect_uri),
@@ -222,6 +384,78 @@ pub fn merge(base: &ServerConfig, add: &ServerConfig) -> ServerConfig {
         http_timeout_long: pick(http_timeout_long, &base.http_timeout_long),
         cache_type: pick(cache_type, &base.cache_type),
         cache_encrypt: pick(cache_encrypt, &base.cache_encrypt),
+        provider_issuer: pick(provider_issuer, &base.provider_issuer),
+        provider_authorization_endpoint: pick(
+            provider_authorization_endpoint,
+            &base.provider_authorization_endpoint,
+        ),
+        provider_token_endpoint: pick(provider_token_endpoint, &base.provider_token_endpoint),
+        provider_token_endpoint_params: pick(
+            provider_token_endpoint_params,
+            &base.provider_token_endpoint_params,
+        ),
+        provider_userinfo_endpoint: pick(
+            provider_userinfo_endpoint,
+            &base.provider_userinfo_endpoint,
+        ),
+        provider_jwks_uri: pick(provider_jwks_uri, &base.provider_jwks_uri),
+        provider_end_session_endpoint: pick(
+            provider_end_session_endpoint,
+            &base.provider_end_session_endpoint,
+        ),
+        provider_verify_cert_files: pick_vec(
+            provider_verify_cert_files,
+            &base.provider_verify_cert_files,
+        ),
+        provider_metadata_refresh_interval: pick(
+            provider_metadata_refresh_interval,
+            &base.provider_metadata_refresh_interval,
+        ),
+        provider_auth_request_method: pick(
+            provider_auth_request_method,
+            &base.provider_auth_request_method,
+        ),
+        validate_issuer: pick(validate_issuer, &base.validate_issuer),
+        private_key_files: pick_vec(private_key_files, &base.private_key_files),
+        public_key_files: pick_vec(public_key_files, &base.public_key_files),
+        id_token_signed_response_alg: pick(
+            id_token_signed_response_alg,
+            &base.id_token_signed_response_alg,
+        ),
+        id_token_iat_slack: pick(id_token_iat_slack, &base.id_token_iat_slack),
+        userinfo_token_method: pick(userinfo_token_method, &base.userinfo_token_method),
+        auth_request_params: pick(auth_request_params, &base.auth_request_params),
+        response_mode: pick(response_mode, &base.response_mode),
+        pkce_method: pick(pkce_method, &base.pkce_method),
+        state_timeout: pick(state_timeout, &base.state_timeout),
+        state_max_number_of_cookies: pick(
+            state_max_number_of_cookies,
+            &base.state_max_number_of_cookies,
+        ),
+        state_delete_oldest_cookies: pick(
+            state_delete_oldest_cookies,
+            &base.state_delete_oldest_cookies,
+        ),
+        state_input_headers: pick(state_input_headers, &base.state_input_headers),
+        session_type: pick(session_type, &base.session_type),
+        session_inactivity_timeout: pick(
+            session_inactivity_timeout,
+            &base.session_inactivity_timeout,
+        ),
+        cookie_domain: pick(cookie_domain, &base.cookie_domain),
+        cookie_http_only: pick(cookie_http_only, &base.cookie_http_only),
+        pass_id_token_as: pick(pass_id_token_as, &base.pass_id_token_as),
+        pass_userinfo_as: pick(pass_userinfo_as, &base.pass_userinfo_as),
+        default_url: pick(default_url, &base.default_url),
+        default_logged_out_url: pick(default_logged_out_url, &base.default_logged_out_url),
+        redirect_urls_allowed: pick_vec(redirect_urls_allowed, &base.redirect_urls_allowed),
+        logout_x_frame_options: pick(logout_x_frame_options, &base.logout_x_frame_options),
+        info_hook_data: pick_vec(info_hook_data, &base.info_hook_data),
+        html_error_template: pick(html_error_template, &base.html_error_template),
+        cache_shm_max: pick(cache_shm_max, &base.cache_shm_max),
+        cache_shm_entry_size_max: pick(cache_shm_entry_size_max, &base.cache_shm_entry_size_max),
+        cache_dir: pick(cache_dir, &base.cache_dir),
+        cache_file_clean_interval: pick(cache_file_clean_interval, &base.cache_file_clean_interval),
     }
 }
 
@@ -254,6 +488,16 @@ pub mod defaults {
     pub const REMOTE_USER_CLAIM: &str = "sub";
     /// The resource server's REMOTE_USER claim: `sub`.
     pub const OAUTH_REMOTE_USER_CLAIM: &str = "sub";
+    pub const CACHE_SHM_MAX: u32 = 500;
+    pub const CACHE_SHM_ENTRY_SIZE_MAX: u32 = 16384 + 512 + 17;
+    pub const CACHE_FILE_CLEAN_INTERVAL: u32 = 60;
+    /// How long provider metadata is cached when OIDCProviderMetadataRefreshInterval is 0.
+    pub const PROVIDER_METADATA_TTL: u32 = 3600 * 24;
+    pub const ID_TOKEN_IAT_SLACK: u32 = 600;
+    pub const STATE_TIMEOUT: u32 = 300;
+    pub const STATE_MAX_NUMBER_OF_COOKIES: u32 = 7;
+    pub const SESSION_INACTIVITY_TIMEOUT: u32 = 300;
+    pub const LOGOUT_X_FRAME_OPTIONS: &str = "DENY";
 }
 
 impl ServerConfig {
@@ -359,9 +603,211 @@ impl ServerConfig {
         self.cache_type.unwrap_or(CacheType::Shm)
     }
 
-    /// `OIDCCacheEncrypt`, default Off (the default of the shm cache).
+    /// `OIDCCacheEncrypt`; unset, it follows the cache type as in 2.4.12.3: Off for `shm`,
+    /// On for `file`.
     pub fn cache_encrypt(&self) -> bool {
-        self.cache_encrypt.unwrap_or(false)
+        self.cache_encrypt
+            .unwrap_or_else(|| self.cache_type().encrypt_by_default())
+    }
+
+    /// `OIDCCacheShmMax`, default 500 entries.
+    pub fn cache_shm_max(&self) -> u32 {
+        self.cache_shm_max.unwrap_or(defaults::CACHE_SHM_MAX)
+    }
+
+    /// `OIDCCacheShmEntrySizeMax`, default 16913 bytes (16384 + 512 + 17).
+    pub fn cache_shm_entry_size_max(&self) -> u32 {
+        self.cache_shm_entry_size_max
+            .unwrap_or(defaults::CACHE_SHM_ENTRY_SIZE_MAX)
+    }
+
+    /// `OIDCCacheDir`, default the system's temporary directory (`TMPDIR`, else `/tmp`, like
+    /// `apr_temp_dir_get`).
+    pub fn cache_dir(&self) -> PathBuf {
+        self.cache_dir.clone().unwrap_or_else(std::env::temp_dir)
+    }
+
+    /// `OIDCCacheFileCleanInterval`, default 60 s.
+    pub fn cache_file_clean_interval(&self) -> Duration {
+        secs(
+            self.cache_file_clean_interval
+                .unwrap_or(defaults::CACHE_FILE_CLEAN_INTERVAL),
+        )
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // OpenID Connect relying party
+
+    /// `OIDCProviderMetadataRefreshInterval` in seconds, default 0 (see
+    /// [`Self::provider_metadata_ttl`]).
+    pub fn provider_metadata_refresh_interval(&self) -> u32 {
+        self.provider_metadata_refresh_interval.unwrap_or(0)
+    }
+
+    /// How long fetched provider metadata is used before it is fetched again: the refresh
+    /// interval, or 24 hours when it is 0 (2.4.12.3).
+    pub fn provider_metadata_ttl(&self) -> Duration {
+        match self.provider_metadata_refresh_interval() {
+            0 => secs(defaults::PROVIDER_METADATA_TTL),
+            n => secs(n),
+        }
+    }
+
+    /// `OIDCProviderTokenEndpointAuth`; unset: `client_secret_basic` when `OIDCClientSecret` is
+    /// set, `none` otherwise (2.4.12.3 then took the first method the provider metadata lists
+    /// that it supports; that choice belongs to whoever reads the metadata).
+    pub fn provider_token_endpoint_auth(&self) -> EndpointAuth {
+        match (self.provider_token_endpoint_auth, &self.client_secret) {
+            (Some(a), _) => a,
+            (None, Some(_)) => EndpointAuth::ClientSecretBasic,
+            (None, None) => EndpointAuth::None,
+        }
+    }
+
+    /// `OIDCProviderAuthRequestMethod`, default GET.
+    pub fn provider_auth_request_method(&self) -> HttpMethod {
+        self.provider_auth_request_method.unwrap_or(HttpMethod::Get)
+    }
+
+    /// `OIDCValidateIssuer`, default On.
+    pub fn validate_issuer(&self) -> bool {
+        self.validate_issuer.unwrap_or(true)
+    }
+
+    /// `OIDCIDTokenSignedResponseAlg`: the one algorithm ID tokens must be signed with; `None`
+    /// (default): any algorithm we support that the provider advertises.
+    pub fn id_token_signed_response_alg(&self) -> Option<Alg> {
+        self.id_token_signed_response_alg
+    }
+
+    /// `OIDCIDTokenIatSlack`, default 600 s.
+    pub fn id_token_iat_slack(&self) -> Duration {
+        secs(
+            self.id_token_iat_slack
+                .unwrap_or(defaults::ID_TOKEN_IAT_SLACK),
+        )
+    }
+
+    /// `OIDCUserInfoTokenMethod`, default `authz_header`.
+    pub fn userinfo_token_method(&self) -> UserInfoTokenMethod {
+        self.userinfo_token_method
+            .unwrap_or(UserInfoTokenMethod::AuthzHeader)
+    }
+
+    /// `OIDCResponseMode`; `None` (default): no `response_mode` parameter, the provider's
+    /// default for the response type (`query` for the code flow).
+    pub fn response_mode(&self) -> Option<ResponseMode> {
+        self.response_mode
+    }
+
+    /// `OIDCPKCEMethod`, default `S256` (hardened: 2.4.12.3 used no PKCE unless configured).
+    pub fn pkce_method(&self) -> PkceMethod {
+        self.pkce_method.unwrap_or(PkceMethod::S256)
+    }
+
+    /// `OIDCStateTimeout`, default 300 s.
+    pub fn state_timeout(&self) -> Duration {
+        secs(self.state_timeout.unwrap_or(defaults::STATE_TIMEOUT))
+    }
+
+    /// `OIDCStateMaxNumberOfCookies`, first argument, default 7; 0 means no limit.
+    pub fn state_max_number_of_cookies(&self) -> u32 {
+        self.state_max_number_of_cookies
+            .unwrap_or(defaults::STATE_MAX_NUMBER_OF_COOKIES)
+    }
+
+    /// `OIDCStateMaxNumberOfCookies`, second argument, default false: whether the oldest state
+    /// cookies are deleted to make room (otherwise a new login is refused while the limit is
+    /// reached).
+    pub fn state_delete_oldest_cookies(&self) -> bool {
+        self.state_delete_oldest_cookies.unwrap_or(false)
+    }
+
+    /// `OIDCStateInputHeaders`, default `both`.
+    pub fn state_input_headers(&self) -> StateInputHeaders {
+        self.state_input_headers.unwrap_or_default()
+    }
+
+    /// `OIDCSessionType`, default `server-cache` (not persistent).
+    pub fn session_type(&self) -> SessionType {
+        self.session_type
+            .unwrap_or(SessionType { persistent: false })
+    }
+
+    /// `OIDCSessionInactivityTimeout`, default 300 s.
+    pub fn session_inactivity_timeout(&self) -> Duration {
+        secs(
+            self.session_inactivity_timeout
+                .unwrap_or(defaults::SESSION_INACTIVITY_TIMEOUT),
+        )
+    }
+
+    /// `OIDCCookieDomain`; `None` (default): host-only cookies.
+    pub fn cookie_domain(&self) -> Option<&str> {
+        self.cookie_domain.as_deref()
+    }
+
+    /// `OIDCCookieHTTPOnly`, default On.
+    pub fn cookie_http_only(&self) -> bool {
+        self.cookie_http_only.unwrap_or(true)
+    }
+
+    /// The `SameSite` attribute a cookie gets (`None`: no attribute).
+    ///
+    /// `OIDCCookieSameSite On` is 2.4.12.3's: `Lax` on state cookies and on the session cookie
+    /// set by the login callback, `Strict` when the session cookie is set again later. Off or
+    /// unset (hardened): the session cookie always gets `Lax` (2.4.12.3 sent `SameSite=None` on
+    /// https, or nothing), state cookies get no attribute (the browser's default).
+    pub fn cookie_same_site_for(&self, kind: CookieKind) -> Option<SameSite> {
+        match (self.cookie_same_site(), kind) {
+            (true, CookieKind::SessionUpdate) => Some(SameSite::Strict),
+            (true, _) => Some(SameSite::Lax),
+            (false, CookieKind::State) => None,
+            (false, _) => Some(SameSite::Lax),
+        }
+    }
+
+    /// `OIDCPassIDTokenAs`, default `claims`.
+    pub fn pass_id_token_as(&self) -> PassIdTokenAs {
+        self.pass_id_token_as.unwrap_or_default()
+    }
+
+    /// `OIDCPassUserInfoAs`, default `claims`.
+    pub fn pass_userinfo_as(&self) -> PassUserInfoAs {
+        self.pass_userinfo_as.unwrap_or_default()
+    }
+
+    /// `OIDCRedirectURLsAllowed`; empty (default): redirects (logout `?logout=<url>`, ...) must
+    /// stay on the host of the request.
+    pub fn redirect_urls_allowed(&self) -> &[Pattern] {
+        &self.redirect_urls_allowed
+    }
+
+    /// `OIDCLogoutXFrameOptions`, default `DENY`.
+    pub fn logout_x_frame_options(&self) -> &str {
+        self.logout_x_frame_options
+            .as_deref()
+            .unwrap_or(defaults::LOGOUT_X_FRAME_OPTIONS)
+    }
+
+    /// `OIDCInfoHook`; empty (default): the info hook is disabled.
+    pub fn info_hook_data(&self) -> &[InfoHookData] {
+        &self.info_hook_data
+    }
+
+    /// `OIDCHTMLErrorTemplate`'s content; `None` (default): the built-in page.
+    pub fn html_error_template(&self) -> Option<&str> {
+        self.html_error_template
+            .as_ref()
+            .map(|t| t.content.as_str())
+    }
+
+    /// Whether the provider is configured statically: `OIDCProviderIssuer`, with the
+    /// authorization and token endpoints (and whatever else is set) instead of discovery.
+    pub fn has_static_provider(&self) -> bool {
+        self.provider_issuer.is_some()
+            && self.provider_authorization_endpoint.is_some()
+            && self.provider_token_endpoint.is_some()
     }
 
     /// `OIDCOAuthTokenExpiryClaim`, default `expires_in relative mandatory`.
@@ -424,10 +870,14 @@ impl ServerConfig {
             || self.oauth_client_secret.is_some()
     }
 
-    /// Whether the OpenID Connect relying party is configured (the C module then requires
-    /// `OIDCRedirectURI`, `OIDCCryptoPassphrase` and `OIDCClientID`).
+    /// Whether the OpenID Connect relying party (browser login) is configured: any of
+    /// `OIDCRedirectURI`, `OIDCProviderMetadataURL`, `OIDCProviderIssuer` or `OIDCClientID` is
+    /// set. [`check_server`] then requires the rest.
     pub fn has_rp_config(&self) -> bool {
-        self.provider_metadata_url.is_some()
+        self.redirect_uri.is_some()
+            || self.provider_metadata_url.is_some()
+            || self.provider_issuer.is_some()
+            || self.client_id.is_some()
     }
 }
 
@@ -455,8 +905,24 @@ pub fn check_server(cfg: &ServerConfig) -> Vec<ConfigProblem> {
     };
 
     if cfg.has_rp_config() {
+        let mandatory = |name: &str| format!("mandatory parameter '{name}' is not set");
+        if cfg.provider_metadata_url.is_none() {
+            if cfg.provider_issuer.is_none() {
+                error(
+                    "one of 'OIDCProviderMetadataURL' or 'OIDCProviderIssuer' must be set"
+                        .to_string(),
+                );
+            } else {
+                if cfg.provider_authorization_endpoint.is_none() {
+                    error(mandatory("OIDCProviderAuthorizationEndpoint"));
+                }
+                if cfg.provider_token_endpoint.is_none() {
+                    error(mandatory("OIDCProviderTokenEndpoint"));
+                }
+            }
+        }
         match &cfg.redirect_uri {
-            None => error("mandatory parameter 'OIDCRedirectURI' is not set".to_string()),
+            None => error(mandatory("OIDCRedirectURI")),
             Some(uri) if !uri.starts_with('/') && !starts_with_ignore_case(uri, "https://") => {
                 warn(format!(
                     "the URL scheme of the configured OIDCRedirectURI ({uri}) SHOULD be \"https\" for security reasons (moreover: some Providers may reject non-HTTPS URLs)"
@@ -465,10 +931,10 @@ pub fn check_server(cfg: &ServerConfig) -> Vec<ConfigProblem> {
             Some(_) => {}
         }
         if cfg.crypto_passphrase.is_none() {
-            error("mandatory parameter 'OIDCCryptoPassphrase' is not set".to_string());
+            error(mandatory("OIDCCryptoPassphrase"));
         }
         if cfg.client_id.is_none() {
-            error("mandatory parameter 'OIDCClientID' is not set".to_string());
+            error(mandatory("OIDCClientID"));
         }
         if let Some(url) = &cfg.provider_metadata_url
             && !starts_with_ignore_case(url, "https://")
@@ -476,6 +942,40 @@ pub fn check_server(cfg: &ServerConfig) -> Vec<ConfigProblem> {
             warn(format!(
                 "the URL scheme of the configured OIDCProviderMetadataURL ({url}) SHOULD be \"https\" for security reasons!"
             ));
+        }
+        match cfg.provider_token_endpoint_auth {
+            Some(
+                auth @ (EndpointAuth::ClientSecretBasic
+                | EndpointAuth::ClientSecretPost
+                | EndpointAuth::ClientSecretJwt),
+            ) if cfg.client_secret.is_none() => error(format!(
+                "OIDCProviderTokenEndpointAuth {} requires 'OIDCClientSecret' to be set",
+                auth.as_str()
+            )),
+            Some(EndpointAuth::PrivateKeyJwt) if cfg.private_key_files.is_empty() => error(
+                "OIDCProviderTokenEndpointAuth private_key_jwt requires 'OIDCPrivateKeyFiles' to be set"
+                    .to_string(),
+            ),
+            _ => {}
+        }
+        if let Some(domain) = &cfg.cookie_domain {
+            match cfg.redirect_uri.as_deref() {
+                Some(uri) if uri.starts_with('/') => warn(
+                    "if the configured OIDCRedirectURI is relative, OIDCCookieDomain SHOULD be empty"
+                        .to_string(),
+                ),
+                Some(uri) => {
+                    let host = super::url::parse_http_url(uri)
+                        .map(|p| p.host.to_string())
+                        .unwrap_or_default();
+                    if !cookie_domain_matches(&host, domain) {
+                        error(format!(
+                            "the domain ({domain}) configured in OIDCCookieDomain does not match the URL hostname ({host}) of the configured OIDCRedirectURI ({uri}): setting \"state\" and \"session\" cookies will not work!"
+                        ));
+                    }
+                }
+                None => {}
+            }
         }
     }
 
@@ -486,11 +986,13 @@ pub fn check_server(cfg: &ServerConfig) -> Vec<ConfigProblem> {
         } else if cfg.oauth_introspection_endpoint.is_some() && local {
             error("only 'OIDCOAuthIntrospectionEndpoint' OR one (or more) out of ('OIDCOAuthVerifyJwksUri', 'OIDCOAuthVerifySharedKeys' or 'OIDCOAuthVerifyCertFiles') must be set".to_string());
         }
-        if cfg.cache_encrypt == Some(true) && cfg.crypto_passphrase.is_none() {
-            error(
+        if cfg.cache_encrypt() && cfg.crypto_passphrase.is_none() {
+            error(if cfg.cache_encrypt.is_some() {
                 "mandatory parameter 'OIDCCryptoPassphrase' is not set (OIDCCacheEncrypt is On)"
-                    .to_string(),
-            );
+                    .to_string()
+            } else {
+                "mandatory parameter 'OIDCCryptoPassphrase' is not set (OIDCCacheType file encrypts by default; set OIDCCacheEncrypt Off to store plain values)".to_string()
+            });
         }
     }
 
@@ -504,6 +1006,21 @@ pub fn check_server(cfg: &ServerConfig) -> Vec<ConfigProblem> {
 
     out.extend(warnings);
     out
+}
+
+/// Whether a cookie for `domain` (a leading `.` is ignored) is sent to `host`: the host is the
+/// domain or ends with `.` + the domain (ASCII case-insensitive). Stricter than 2.4.12.3, which
+/// took any suffix (`ample.com` for `www.example.com`).
+pub fn cookie_domain_matches(host: &str, domain: &str) -> bool {
+    let domain = domain.strip_prefix('.').unwrap_or(domain);
+    if domain.is_empty() || host.len() < domain.len() {
+        return false;
+    }
+    let split = host.len() - domain.len();
+    let (Some(head), Some(tail)) = (host.get(..split), host.get(split..)) else {
+        return false;
+    };
+    tail.eq_ignore_ascii_case(domain) && (head.is_empty() || head.ends_with('.'))
 }
 
 fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {

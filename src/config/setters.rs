@@ -19,11 +19,15 @@ use super::directives::Args;
 use super::parse::{self, getword_conf, integer_in, not_one_of, one_of, server_root_relative};
 use super::server::ServerConfig;
 use super::types::{
-    CacheType, ClaimsTarget, EndpointAuth, ExpiryFormat, HttpMethod, PublicKeyFile, PublicKeyType,
-    ResponseType, Secret, SharedKey, TokenExpiryClaim, XForwardedHeaders,
+    CacheType, ClaimsTarget, EndpointAuth, ExpiryFormat, HtmlTemplate, HttpMethod, InfoHookData,
+    PassIdTokenAs, PassUserInfoAs, Pattern, PkceMethod, PrivateKeyFile, PublicKeyFile,
+    PublicKeyType, ResponseMode, ResponseType, Secret, SessionType, SharedKey, TokenExpiryClaim,
+    UnAuthAction, UnAutzAction, UnAutzKind, UserInfoTokenMethod, XForwardedHeaders,
 };
 use super::url;
 use super::values::{ClaimEncoding, RemoteUserClaim, TokenSource};
+use crate::jose::Alg;
+use crate::oidc::authorize::StateInputHeaders;
 
 type R = Result<(), String>;
 
@@ -183,17 +187,7 @@ fn decode_hex(input: &str) -> Result<Vec<u8>, String> {
 /// `OIDCOAuthVerifyCertFiles`, one file per call: `[<kid>#]<filename>`, a PEM public key or
 /// X.509 certificate, read now (like the C module) so that a bad file stops the startup.
 pub fn oauth_verify_cert_files(cfg: &mut ServerConfig, args: &Args) -> R {
-    const N: &str = "OIDCOAuthVerifyCertFiles";
-    let v = arg(N, args, 0)?;
-    let (kid, file) = match v.split_once('#') {
-        Some((kid, file)) => (Some(kid).filter(|k| !k.is_empty()), file),
-        None => (None, v),
-    };
-    if file.is_empty() {
-        return Err(named(N, format!("no file name in \"{v}\"")));
-    }
-    let path = server_root_relative(file, args.server_root);
-    let key = read_public_key_file(&path, kid).map_err(|e| named(N, e))?;
+    let key = public_key_file_arg("OIDCOAuthVerifyCertFiles", args)?;
     cfg.oauth_verify_cert_files.push(key);
     Ok(())
 }
@@ -630,9 +624,15 @@ pub fn cache_type(cfg: &mut ServerConfig, args: &Args) -> R {
             cfg.cache_type = Some(CacheType::Shm);
             Ok(())
         }
-        "memcache" | "redis" | "file" => Err(named(
+        "file" => {
+            cfg.cache_type = Some(CacheType::File);
+            Ok(())
+        }
+        "memcache" | "redis" => Err(named(
             N,
-            format!("\"{v}\" is not supported yet by mod_auth_openidc_rs; only \"shm\" is"),
+            format!(
+                "\"{v}\" is not supported yet by mod_auth_openidc_rs; only \"shm\" and \"file\" are"
+            ),
         )),
         _ => Err(named(
             N,
@@ -711,18 +711,13 @@ pub fn client_secret(cfg: &mut ServerConfig, args: &Args) -> R {
     Ok(())
 }
 
-/// `OIDCProviderTokenEndpointAuth`: `private_key_jwt` needs `OIDCPrivateKeyFiles`, which is not
-/// supported yet.
+/// `OIDCProviderTokenEndpointAuth`. Improvement: `private_key_jwt` does not depend on the order
+/// of directives (2.4.12.3 took it only after `OIDCPrivateKeyFiles`); `check_server` requires the
+/// keys, and a client secret for the `client_secret_*` methods.
 pub fn provider_token_endpoint_auth(cfg: &mut ServerConfig, args: &Args) -> R {
     const N: &str = "OIDCProviderTokenEndpointAuth";
     let v = arg(N, args, 0)?;
     let auth = one_of(v, ENDPOINT_AUTH_ALL).map_err(|e| named(N, e))?;
-    if auth == EndpointAuth::PrivateKeyJwt {
-        return Err(named(
-            N,
-            "\"private_key_jwt\" is not supported yet by mod_auth_openidc_rs",
-        ));
-    }
     cfg.provider_token_endpoint_auth = Some(auth);
     Ok(())
 }
@@ -916,6 +911,769 @@ pub fn x_forwarded_headers(cfg: &mut ServerConfig, args: &Args) -> R {
         H::Proto => x.proto = true,
         H::Forwarded => x.forwarded = true,
     }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// OpenID Connect relying party (issue 3): provider
+
+/// An endpoint URL of the provider: https, or http to a loopback host.
+fn provider_url(name: &str, args: &Args) -> Result<String, String> {
+    let v = arg(name, args, 0)?;
+    url::check_https_or_loopback(v).map_err(|e| named(name, e))?;
+    Ok(v.to_string())
+}
+
+pub fn provider_issuer(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCProviderIssuer";
+    let v = non_empty(N, arg(N, args, 0)?)?;
+    if let Some(c) = v.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(named(
+            N,
+            format!("\"{v}\" contains a forbidden character ({c:?})"),
+        ));
+    }
+    cfg.provider_issuer = Some(v.to_string());
+    Ok(())
+}
+
+pub fn provider_authorization_endpoint(cfg: &mut ServerConfig, args: &Args) -> R {
+    cfg.provider_authorization_endpoint =
+        Some(provider_url("OIDCProviderAuthorizationEndpoint", args)?);
+    Ok(())
+}
+
+pub fn provider_token_endpoint(cfg: &mut ServerConfig, args: &Args) -> R {
+    cfg.provider_token_endpoint = Some(provider_url("OIDCProviderTokenEndpoint", args)?);
+    Ok(())
+}
+
+pub fn provider_userinfo_endpoint(cfg: &mut ServerConfig, args: &Args) -> R {
+    cfg.provider_userinfo_endpoint = Some(provider_url("OIDCProviderUserInfoEndpoint", args)?);
+    Ok(())
+}
+
+pub fn provider_jwks_uri(cfg: &mut ServerConfig, args: &Args) -> R {
+    cfg.provider_jwks_uri = Some(provider_url("OIDCProviderJwksUri", args)?);
+    Ok(())
+}
+
+/// Improvement: https (or http to loopback) like the other endpoints; 2.4.12.3 took plain http.
+pub fn provider_end_session_endpoint(cfg: &mut ServerConfig, args: &Args) -> R {
+    cfg.provider_end_session_endpoint = Some(provider_url("OIDCProviderEndSessionEndpoint", args)?);
+    Ok(())
+}
+
+/// Checks `k=v&k2=v2` (already form-encoded): every non-empty part has a non-empty name and
+/// there are no spaces or control characters.
+fn check_form_params(v: &str) -> Result<(), String> {
+    if let Some(c) = v.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "\"{v}\" contains a forbidden character ({c:?}); the parameters must be form-encoded"
+        ));
+    }
+    for part in v.split('&').filter(|p| !p.is_empty()) {
+        let name = part.split_once('=').map_or(part, |(n, _)| n);
+        if name.is_empty() {
+            return Err(format!(
+                "\"{part}\" in \"{v}\" has no parameter name; use <name>=<value>[&<name>=<value>]*"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn form_params(name: &str, args: &Args) -> Result<String, String> {
+    let v = arg(name, args, 0)?;
+    check_form_params(v).map_err(|e| named(name, e))?;
+    Ok(v.to_string())
+}
+
+pub fn provider_token_endpoint_params(cfg: &mut ServerConfig, args: &Args) -> R {
+    cfg.provider_token_endpoint_params =
+        Some(form_params("OIDCProviderTokenEndpointParams", args)?);
+    Ok(())
+}
+
+/// `[<kid>#]<filename>`: a PEM public key or X.509 certificate, read now.
+fn public_key_file_arg(name: &str, args: &Args) -> Result<PublicKeyFile, String> {
+    let v = arg(name, args, 0)?;
+    let (kid, file) = split_kid_file(name, v)?;
+    let path = server_root_relative(file, args.server_root);
+    read_public_key_file(&path, kid).map_err(|e| named(name, e))
+}
+
+fn split_kid_file<'a>(name: &str, v: &'a str) -> Result<(Option<&'a str>, &'a str), String> {
+    let (kid, file) = match v.split_once('#') {
+        Some((kid, file)) => (Some(kid).filter(|k| !k.is_empty()), file),
+        None => (None, v),
+    };
+    if file.is_empty() {
+        return Err(named(name, format!("no file name in \"{v}\"")));
+    }
+    Ok((kid, file))
+}
+
+pub fn provider_verify_cert_files(cfg: &mut ServerConfig, args: &Args) -> R {
+    let key = public_key_file_arg("OIDCProviderVerifyCertFiles", args)?;
+    cfg.provider_verify_cert_files.push(key);
+    Ok(())
+}
+
+/// 0 (the default: metadata is fetched again after 24 hours) up to one year.
+pub fn provider_metadata_refresh_interval(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCProviderMetadataRefreshInterval";
+    let v = integer_in(arg(N, args, 0)?, 0, ONE_YEAR).map_err(|e| named(N, e))?;
+    cfg.provider_metadata_refresh_interval = Some(u32::try_from(v).map_err(|e| named(N, e))?);
+    Ok(())
+}
+
+pub fn provider_auth_request_method(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCProviderAuthRequestMethod";
+    let m = one_of(
+        arg(N, args, 0)?,
+        &[("GET", HttpMethod::Get), ("POST", HttpMethod::Post)],
+    )
+    .map_err(|e| named(N, e))?;
+    cfg.provider_auth_request_method = Some(m);
+    Ok(())
+}
+
+pub fn validate_issuer(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCValidateIssuer";
+    cfg.validate_issuer = Some(parse::boolean(arg(N, args, 0)?).map_err(|e| named(N, e))?);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// OpenID Connect relying party: client
+
+/// `OIDCPrivateKeyFiles`, one file per call: `[<kid>#]<filename>`, an unencrypted PEM RSA
+/// (2048 bits or more) or EC private key, read now so that a bad file stops the startup.
+pub fn private_key_files(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCPrivateKeyFiles";
+    let v = arg(N, args, 0)?;
+    let (kid, file) = split_kid_file(N, v)?;
+    let path = server_root_relative(file, args.server_root);
+    let key = read_private_key_file(&path, kid).map_err(|e| named(N, e))?;
+    cfg.private_key_files.push(key);
+    Ok(())
+}
+
+/// RSA keys below this size are refused (RFC 7518 section 3.3).
+const MIN_RSA_BITS: u32 = 2048;
+
+fn read_private_key_file(path: &Path, kid: Option<&str>) -> Result<PrivateKeyFile, String> {
+    let shown = path.display();
+    let file = File::open(path).map_err(|e| format!("cannot read \"{shown}\": {e}"))?;
+    let mut pem = Vec::new();
+    file.take(MAX_KEY_FILE)
+        .read_to_end(&mut pem)
+        .map_err(|e| format!("cannot read \"{shown}\": {e}"))?;
+    let pem = Secret::new(pem);
+    if pem.expose().windows(9).any(|w| w == b"ENCRYPTED") {
+        return Err(format!(
+            "\"{shown}\" holds an encrypted private key; only unencrypted PEM keys are supported"
+        ));
+    }
+    // an empty passphrase: never an interactive prompt
+    let pkey = PKey::private_key_from_pem_passphrase(pem.expose(), b"")
+        .map_err(|_| format!("\"{shown}\" holds no PEM private key"))?;
+    let key_type = match pkey.id() {
+        Id::RSA => {
+            let bits = pkey.bits();
+            if bits < MIN_RSA_BITS {
+                return Err(format!(
+                    "the RSA key in \"{shown}\" has {bits} bits; at least {MIN_RSA_BITS} are required"
+                ));
+            }
+            PublicKeyType::Rsa
+        }
+        Id::EC => PublicKeyType::Ec,
+        _ => {
+            return Err(format!(
+                "\"{shown}\" holds a key of an unsupported type (only RSA and EC keys are supported)"
+            ));
+        }
+    };
+    let pkcs8 = pkey
+        .private_key_to_pkcs8()
+        .map_err(|e| format!("cannot encode the private key in \"{shown}\": {e}"))?;
+    let spki_der = pkey
+        .public_key_to_der()
+        .map_err(|e| format!("cannot encode the public key in \"{shown}\": {e}"))?;
+    Ok(PrivateKeyFile {
+        kid: kid.map(str::to_string),
+        path: path.to_path_buf(),
+        key_type,
+        pkcs8_der: Secret::new(pkcs8),
+        spki_der,
+    })
+}
+
+pub fn public_key_files(cfg: &mut ServerConfig, args: &Args) -> R {
+    let key = public_key_file_arg("OIDCPublicKeyFiles", args)?;
+    cfg.public_key_files.push(key);
+    Ok(())
+}
+
+pub fn id_token_signed_response_alg(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCIDTokenSignedResponseAlg";
+    let v = arg(N, args, 0)?;
+    match Alg::from_name(v) {
+        Some(alg) => {
+            cfg.id_token_signed_response_alg = Some(alg);
+            Ok(())
+        }
+        None => {
+            let names: Vec<&str> = Alg::ALL.iter().map(|a| a.name()).collect();
+            Err(named(
+                N,
+                format!(
+                    "unsupported/invalid signing algorithm \"{v}\"; must be one of {}",
+                    names.join("|")
+                ),
+            ))
+        }
+    }
+}
+
+/// 0 to 3600 seconds, as 2.4.12.3.
+pub fn id_token_iat_slack(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCIDTokenIatSlack";
+    let v = integer_in(arg(N, args, 0)?, 0, 3600).map_err(|e| named(N, e))?;
+    cfg.id_token_iat_slack = Some(u32::try_from(v).map_err(|e| named(N, e))?);
+    Ok(())
+}
+
+pub fn userinfo_token_method(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCUserInfoTokenMethod";
+    let m = one_of(
+        arg(N, args, 0)?,
+        &[
+            ("authz_header", UserInfoTokenMethod::AuthzHeader),
+            ("post_param", UserInfoTokenMethod::PostParam),
+        ],
+    )
+    .map_err(|e| named(N, e))?;
+    cfg.userinfo_token_method = Some(m);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// OpenID Connect relying party: authentication request and state
+
+pub fn auth_request_params(cfg: &mut ServerConfig, args: &Args) -> R {
+    cfg.auth_request_params = Some(form_params("OIDCAuthRequestParams", args)?);
+    Ok(())
+}
+
+/// The `OIDCPath*` directives take an httpd string expression in 2.4.12.3; a plain string is the
+/// same as an expression without variables, which is all we take for now.
+fn no_expression(name: &str, v: &str) -> R {
+    if v.contains("%{") {
+        Err(named(
+            name,
+            format!(
+                "expressions (\"%{{...}}\" in \"{v}\") are not supported yet by mod_auth_openidc_rs"
+            ),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+pub fn path_scope(cfg: &mut DirConfig, args: &Args) -> R {
+    const N: &str = "OIDCPathScope";
+    let v = arg(N, args, 0)?;
+    no_expression(N, v)?;
+    if let Some(c) = v.chars().find(|c| c.is_control()) {
+        return Err(named(
+            N,
+            format!("\"{v}\" contains a forbidden character ({c:?})"),
+        ));
+    }
+    cfg.path_scope = Some(v.to_string());
+    Ok(())
+}
+
+pub fn path_auth_request_params(cfg: &mut DirConfig, args: &Args) -> R {
+    const N: &str = "OIDCPathAuthRequestParams";
+    let v = arg(N, args, 0)?;
+    no_expression(N, v)?;
+    check_form_params(v).map_err(|e| named(N, e))?;
+    cfg.path_auth_request_params = Some(v.to_string());
+    Ok(())
+}
+
+pub fn response_mode(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCResponseMode";
+    let m = one_of(
+        arg(N, args, 0)?,
+        &[
+            ("fragment", ResponseMode::Fragment),
+            ("query", ResponseMode::Query),
+            ("form_post", ResponseMode::FormPost),
+        ],
+    )
+    .map_err(|e| named(N, e))?;
+    cfg.response_mode = Some(m);
+    Ok(())
+}
+
+/// `S256`, `plain` or `none` (2.4.12.3: `plain`, `S256` or `referred_tb`; no PKCE when unset).
+pub fn pkce_method(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCPKCEMethod";
+    let v = arg(N, args, 0)?;
+    if v == "referred_tb" {
+        return Err(named(
+            N,
+            "\"referred_tb\" (token binding) is not supported by mod_auth_openidc_rs; use \"S256\", \"plain\" or \"none\"",
+        ));
+    }
+    let m = one_of(
+        v,
+        &[
+            ("S256", PkceMethod::S256),
+            ("plain", PkceMethod::Plain),
+            ("none", PkceMethod::None),
+        ],
+    )
+    .map_err(|e| named(N, e))?;
+    cfg.pkce_method = Some(m);
+    Ok(())
+}
+
+pub fn state_timeout(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCStateTimeout";
+    let v = integer_in(arg(N, args, 0)?, 1, ONE_YEAR).map_err(|e| named(N, e))?;
+    cfg.state_timeout = Some(u32::try_from(v).map_err(|e| named(N, e))?);
+    Ok(())
+}
+
+/// `OIDCStateMaxNumberOfCookies <0-255> [<boolean: delete the oldest>]`.
+pub fn state_max_number_of_cookies(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCStateMaxNumberOfCookies";
+    let v = integer_in(arg(N, args, 0)?, 0, 255).map_err(|e| named(N, e))?;
+    let delete = match opt(args, 1) {
+        Some(b) => Some(parse::boolean(b).map_err(|e| named(N, e))?),
+        None => None,
+    };
+    cfg.state_max_number_of_cookies = Some(u32::try_from(v).map_err(|e| named(N, e))?);
+    if delete.is_some() {
+        cfg.state_delete_oldest_cookies = delete;
+    }
+    Ok(())
+}
+
+pub fn state_input_headers(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCStateInputHeaders";
+    let v = arg(N, args, 0)?;
+    let h = StateInputHeaders::parse(v).ok_or_else(|| {
+        named(
+            N,
+            not_one_of(v, &["both", "user-agent", "x-forwarded-for", "none"]),
+        )
+    })?;
+    cfg.state_input_headers = Some(h);
+    Ok(())
+}
+
+/// A cookie name: an RFC 6265 token.
+fn cookie_name<'a>(name: &str, v: &'a str) -> Result<&'a str, String> {
+    if parse::is_header_token(v) {
+        Ok(v)
+    } else {
+        Err(named(name, format!("\"{v}\" is not a valid cookie name")))
+    }
+}
+
+/// Improvement: the prefix must be a non-empty cookie name (an empty prefix would make every
+/// cookie of the browser look like a state cookie, to be cleaned up).
+pub fn state_cookie_prefix(cfg: &mut DirConfig, args: &Args) -> R {
+    const N: &str = "OIDCStateCookiePrefix";
+    let v = cookie_name(N, arg(N, args, 0)?)?;
+    cfg.state_cookie_prefix = Some(v.to_string());
+    Ok(())
+}
+
+/// `OIDCUnAuthAction auth|pass|401|407|410`; the optional expression of 2.4.12.3 is refused.
+pub fn unauth_action(cfg: &mut DirConfig, args: &Args) -> R {
+    const N: &str = "OIDCUnAuthAction";
+    let a = one_of(
+        arg(N, args, 0)?,
+        &[
+            ("auth", UnAuthAction::Auth),
+            ("pass", UnAuthAction::Pass),
+            ("401", UnAuthAction::Return401),
+            ("407", UnAuthAction::Return407),
+            ("410", UnAuthAction::Return410),
+        ],
+    )
+    .map_err(|e| named(N, e))?;
+    if opt(args, 1).is_some() {
+        return Err(named(
+            N,
+            "the expression (second) argument is not supported yet by mod_auth_openidc_rs",
+        ));
+    }
+    cfg.unauth_action = Some(a);
+    Ok(())
+}
+
+/// `OIDCUnAutzAction 401|403|302|auth [<arg>]`: for 401 and 403 the optional argument is a
+/// message for an HTML error page; 302 needs the URL to redirect to (absolute http(s), or a path).
+pub fn unautz_action(cfg: &mut DirConfig, args: &Args) -> R {
+    const N: &str = "OIDCUnAutzAction";
+    let kind = one_of(
+        arg(N, args, 0)?,
+        &[
+            ("auth", UnAutzKind::Auth),
+            ("401", UnAutzKind::Return401),
+            ("403", UnAutzKind::Return403),
+            ("302", UnAutzKind::Return302),
+        ],
+    )
+    .map_err(|e| named(N, e))?;
+    let extra = opt(args, 1);
+    if kind == UnAutzKind::Return302 {
+        let Some(u) = extra else {
+            return Err(named(
+                N,
+                "the (2nd) URL argument to OIDCUnAutzAction must be set",
+            ));
+        };
+        check_redirect_target(u).map_err(|e| named(N, e))?;
+    }
+    cfg.unautz_action = Some(UnAutzAction {
+        kind,
+        arg: extra.map(str::to_string),
+    });
+    Ok(())
+}
+
+/// An absolute http(s) URL or a path starting with `/` (not `//`), without whitespace or
+/// control characters.
+fn check_redirect_target(v: &str) -> R {
+    if v.starts_with('/') && !v.starts_with("//") {
+        match v.chars().find(|c| c.is_whitespace() || c.is_control()) {
+            Some(c) => Err(format!("\"{v}\" contains a forbidden character ({c:?})")),
+            None => Ok(()),
+        }
+    } else {
+        url::parse_http_url(v).map(|_| ())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// OpenID Connect relying party: sessions and cookies
+
+/// `server-cache[:persistent]`; the client-cookie types are refused.
+pub fn session_type(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCSessionType";
+    let v = arg(N, args, 0)?;
+    match v {
+        "server-cache" | "server-cache:persistent" => {
+            cfg.session_type = Some(SessionType {
+                persistent: v.ends_with(":persistent"),
+            });
+            Ok(())
+        }
+        "client-cookie"
+        | "client-cookie:persistent"
+        | "client-cookie:store_id_token"
+        | "client-cookie:persistent:store_id_token" => Err(format!(
+            "{N} client-cookie is not supported yet by mod_auth_openidc_rs"
+        )),
+        _ => Err(named(
+            N,
+            not_one_of(
+                v,
+                &[
+                    "server-cache",
+                    "server-cache:persistent",
+                    "client-cookie",
+                    "client-cookie:persistent",
+                    "client-cookie:store_id_token",
+                    "client-cookie:persistent:store_id_token",
+                ],
+            ),
+        )),
+    }
+}
+
+/// 10 seconds to one year, as 2.4.12.3.
+pub fn session_inactivity_timeout(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCSessionInactivityTimeout";
+    let v = integer_in(arg(N, args, 0)?, 10, ONE_YEAR).map_err(|e| named(N, e))?;
+    cfg.session_inactivity_timeout = Some(u32::try_from(v).map_err(|e| named(N, e))?);
+    Ok(())
+}
+
+/// Letters, digits, `.` and `-` (2.4.12.3's check), and not empty.
+pub fn cookie_domain(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCCookieDomain";
+    let v = non_empty(N, arg(N, args, 0)?)?;
+    if let Some(c) = v
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '.' || *c == '-'))
+    {
+        return Err(named(
+            N,
+            format!("invalid character '{c}' in cookie domain value: {v}"),
+        ));
+    }
+    cfg.cookie_domain = Some(v.to_string());
+    Ok(())
+}
+
+pub fn cookie_http_only(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCCookieHTTPOnly";
+    cfg.cookie_http_only = Some(parse::flag(arg(N, args, 0)?).map_err(|e| named(N, e))?);
+    Ok(())
+}
+
+pub fn cookie(cfg: &mut DirConfig, args: &Args) -> R {
+    const N: &str = "OIDCCookie";
+    let v = cookie_name(N, arg(N, args, 0)?)?;
+    cfg.cookie = Some(v.to_string());
+    Ok(())
+}
+
+/// Improvement: a path starting with `/`, without `;`, whitespace or control characters (they
+/// would end up inside the `Set-Cookie` header).
+pub fn cookie_path(cfg: &mut DirConfig, args: &Args) -> R {
+    const N: &str = "OIDCCookiePath";
+    let v = arg(N, args, 0)?;
+    if !v.starts_with('/') {
+        return Err(named(N, format!("\"{v}\" must start with \"/\"")));
+    }
+    if let Some(c) = v
+        .chars()
+        .find(|c| *c == ';' || c.is_whitespace() || c.is_control())
+    {
+        return Err(named(
+            N,
+            format!("\"{v}\" contains a forbidden character ({c:?})"),
+        ));
+    }
+    cfg.cookie_path = Some(v.to_string());
+    Ok(())
+}
+
+pub fn pass_cookies(cfg: &mut DirConfig, args: &Args) -> R {
+    const N: &str = "OIDCPassCookies";
+    let v = cookie_name(N, non_empty(N, arg(N, args, 0)?)?)?;
+    push_unique(&mut cfg.pass_cookies, v);
+    Ok(())
+}
+
+pub fn preserve_post(cfg: &mut DirConfig, args: &Args) -> R {
+    const N: &str = "OIDCPreservePost";
+    cfg.preserve_post = Some(parse::boolean(arg(N, args, 0)?).map_err(|e| named(N, e))?);
+    Ok(())
+}
+
+pub fn pass_refresh_token(cfg: &mut DirConfig, args: &Args) -> R {
+    const N: &str = "OIDCPassRefreshToken";
+    cfg.pass_refresh_token = Some(parse::flag(arg(N, args, 0)?).map_err(|e| named(N, e))?);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// cache
+
+/// 1 to 1,000,000 entries (2.4.12.3 took any integer).
+pub fn cache_shm_max(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCCacheShmMax";
+    let v = integer_in(arg(N, args, 0)?, 1, 1_000_000).map_err(|e| named(N, e))?;
+    cfg.cache_shm_max = Some(u32::try_from(v).map_err(|e| named(N, e))?);
+    Ok(())
+}
+
+/// 8721 (8 KB plus overhead) to 524288 bytes, as 2.4.12.3.
+pub fn cache_shm_entry_size_max(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCCacheShmEntrySizeMax";
+    let v = integer_in(arg(N, args, 0)?, 8192 + 512 + 17, 1024 * 512).map_err(|e| named(N, e))?;
+    cfg.cache_shm_entry_size_max = Some(u32::try_from(v).map_err(|e| named(N, e))?);
+    Ok(())
+}
+
+/// An existing directory (relative names are taken relative to ServerRoot).
+pub fn cache_dir(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCCacheDir";
+    let v = non_empty(N, arg(N, args, 0)?)?;
+    let path = server_root_relative(v, args.server_root);
+    std::fs::read_dir(&path).map_err(|e| {
+        named(
+            N,
+            format!("cannot access directory \"{}\": {e}", path.display()),
+        )
+    })?;
+    cfg.cache_dir = Some(path);
+    Ok(())
+}
+
+pub fn cache_file_clean_interval(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCCacheFileCleanInterval";
+    let v = integer_in(arg(N, args, 0)?, 0, ONE_YEAR).map_err(|e| named(N, e))?;
+    cfg.cache_file_clean_interval = Some(u32::try_from(v).map_err(|e| named(N, e))?);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// claims passed to the application
+
+pub fn pass_id_token_as(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCPassIDTokenAs";
+    #[derive(Clone, Copy)]
+    enum P {
+        Claims,
+        Payload,
+        Serialized,
+    }
+    let mut out = PassIdTokenAs {
+        claims: false,
+        payload: false,
+        serialized: false,
+    };
+    if args.words.is_empty() {
+        return Err(named(N, "missing argument"));
+    }
+    for w in &args.words {
+        match one_of(
+            w,
+            &[
+                ("claims", P::Claims),
+                ("payload", P::Payload),
+                ("serialized", P::Serialized),
+            ],
+        )
+        .map_err(|e| named(N, e))?
+        {
+            P::Claims => out.claims = true,
+            P::Payload => out.payload = true,
+            P::Serialized => out.serialized = true,
+        }
+    }
+    cfg.pass_id_token_as = Some(out);
+    Ok(())
+}
+
+pub fn pass_userinfo_as(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCPassUserInfoAs";
+    #[derive(Clone, Copy)]
+    enum P {
+        Claims,
+        Json,
+        Jwt,
+    }
+    let mut out = PassUserInfoAs {
+        claims: false,
+        json: false,
+        jwt: false,
+    };
+    if args.words.is_empty() {
+        return Err(named(N, "missing argument"));
+    }
+    for w in &args.words {
+        match one_of(
+            w,
+            &[("claims", P::Claims), ("json", P::Json), ("jwt", P::Jwt)],
+        )
+        .map_err(|e| named(N, e))?
+        {
+            P::Claims => out.claims = true,
+            P::Json => out.json = true,
+            P::Jwt => out.jwt = true,
+        }
+    }
+    cfg.pass_userinfo_as = Some(out);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// logout, redirects, info hook, error page
+
+pub fn default_url(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCDefaultURL";
+    let v = arg(N, args, 0)?;
+    url::parse_http_url(v).map_err(|e| named(N, e))?;
+    cfg.default_url = Some(v.to_string());
+    Ok(())
+}
+
+pub fn default_logged_out_url(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCDefaultLoggedOutURL";
+    let v = arg(N, args, 0)?;
+    url::parse_http_url(v).map_err(|e| named(N, e))?;
+    cfg.default_logged_out_url = Some(v.to_string());
+    Ok(())
+}
+
+/// One regular expression per call, compiled now.
+pub fn redirect_urls_allowed(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCRedirectURLsAllowed";
+    let v = non_empty(N, arg(N, args, 0)?)?;
+    let re = Regex::new(v).map_err(|e| {
+        named(
+            N,
+            format!(
+                "invalid regular expression \"{v}\": {}",
+                parse::one_line(&e.to_string())
+            ),
+        )
+    })?;
+    if !cfg.redirect_urls_allowed.iter().any(|p| p.as_str() == v) {
+        cfg.redirect_urls_allowed.push(Pattern(re));
+    }
+    Ok(())
+}
+
+/// A header value: not empty, no control characters.
+pub fn logout_x_frame_options(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCLogoutXFrameOptions";
+    let v = non_empty(N, arg(N, args, 0)?)?;
+    if let Some(c) = v.chars().find(|c| c.is_control()) {
+        return Err(named(
+            N,
+            format!("\"{v}\" contains a forbidden character ({c:?})"),
+        ));
+    }
+    cfg.logout_x_frame_options = Some(v.to_string());
+    Ok(())
+}
+
+pub fn info_hook(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCInfoHook";
+    let item = one_of(arg(N, args, 0)?, InfoHookData::ALL).map_err(|e| named(N, e))?;
+    if !cfg.info_hook_data.contains(&item) {
+        cfg.info_hook_data.push(item);
+    }
+    Ok(())
+}
+
+/// Templates are small; this bounds what a wrong path can make us read.
+const MAX_TEMPLATE_FILE: u64 = 1 << 20;
+
+/// Read now (2.4.12.3 read it on every error), so that a missing file stops the startup.
+pub fn html_error_template(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCHTMLErrorTemplate";
+    let v = non_empty(N, arg(N, args, 0)?)?;
+    let path = server_root_relative(v, args.server_root);
+    let shown = path.display().to_string();
+    check_readable_file(&path).map_err(|e| named(N, e))?;
+    let file = File::open(&path).map_err(|e| named(N, format!("cannot read \"{shown}\": {e}")))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_TEMPLATE_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| named(N, format!("cannot read \"{shown}\": {e}")))?;
+    if bytes.len() as u64 > MAX_TEMPLATE_FILE {
+        return Err(named(N, format!("\"{shown}\" is larger than 1 MB")));
+    }
+    let content = String::from_utf8(bytes)
+        .map_err(|_| named(N, format!("\"{shown}\" is not valid UTF-8")))?;
+    cfg.html_error_template = Some(HtmlTemplate { path, content });
     Ok(())
 }
 

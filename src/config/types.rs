@@ -83,8 +83,9 @@ impl EndpointAuth {
 }
 
 /// `OIDCOAuthIntrospectionEndpointMethod`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum HttpMethod {
+    #[default]
     Get,
     Post,
 }
@@ -149,13 +150,263 @@ pub struct XForwardedHeaders {
 /// `OIDCCacheType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheType {
+    /// Shared memory (`OIDCCacheShmMax` entries of `OIDCCacheShmEntrySizeMax` bytes).
     Shm,
+    /// One file per entry in `OIDCCacheDir`.
+    File,
+}
+
+impl CacheType {
+    /// Whether the cache encrypts its values when `OIDCCacheEncrypt` is not set (2.4.12.3's
+    /// `encrypt_by_default` of the backend: off for shm, on for file, memcache and redis).
+    pub fn encrypt_by_default(self) -> bool {
+        match self {
+            CacheType::Shm => false,
+            CacheType::File => true,
+        }
+    }
 }
 
 /// `OIDCResponseType`: only the code flow is accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResponseType {
     Code,
+}
+
+/// A private key from `OIDCPrivateKeyFiles`, read and checked at configuration time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrivateKeyFile {
+    /// The key identifier given as `<kid>#<filename>`, if any (none given: the user of the key
+    /// derives one, e.g. the RFC 7638 thumbprint of the public key).
+    pub kid: Option<String>,
+    /// The file it was read from (absolute: relative names are taken relative to ServerRoot).
+    pub path: PathBuf,
+    pub key_type: PublicKeyType,
+    /// The private key as DER PKCS#8 (`PKey::private_key_from_pkcs8`).
+    pub pkcs8_der: Secret<Vec<u8>>,
+    /// Its public half as DER `SubjectPublicKeyInfo` (for a published JWKS and thumbprints).
+    pub spki_der: Vec<u8>,
+}
+
+/// `OIDCResponseMode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseMode {
+    Query,
+    Fragment,
+    FormPost,
+}
+
+impl ResponseMode {
+    /// The `response_mode` parameter value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResponseMode::Query => "query",
+            ResponseMode::Fragment => "fragment",
+            ResponseMode::FormPost => "form_post",
+        }
+    }
+}
+
+/// `OIDCPKCEMethod`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PkceMethod {
+    #[default]
+    /// Our default (hardened; 2.4.12.3 used no PKCE when the directive was absent).
+    S256,
+    Plain,
+    /// No PKCE (the 2.4.12.3 behaviour when the directive is absent).
+    None,
+}
+
+/// `OIDCUserInfoTokenMethod`: one type, defined where it is used.
+pub use crate::oidc::userinfo::UserInfoTokenMethod;
+
+/// `OIDCSessionType`: where sessions are kept; only server-side sessions so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionType {
+    /// `:persistent`: the session cookie gets an expiry (the session's), so it survives a
+    /// browser restart; otherwise it is a session cookie of the browser.
+    pub persistent: bool,
+}
+
+/// `OIDCUnAuthAction`: what an unauthenticated request to an `openid-connect` location gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnAuthAction {
+    /// Redirect to the provider (browsers; non-browser requests get 401).
+    #[default]
+    Auth,
+    /// Let the request through without a user.
+    Pass,
+    Return401,
+    Return407,
+    Return410,
+}
+
+/// The first argument of `OIDCUnAutzAction`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnAutzKind {
+    Return401,
+    Return403,
+    /// Redirect to the URL given as second argument.
+    Return302,
+    /// Start a new authentication (step-up).
+    Auth,
+}
+
+/// `OIDCUnAutzAction <401|403|302|auth> [<text or URL>]`: what an authenticated user who fails
+/// the `Require` checks gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnAutzAction {
+    pub kind: UnAutzKind,
+    /// For 401 and 403: a message shown in an HTML error page (none: the bare status); for 302:
+    /// the URL (mandatory); ignored for `auth`.
+    pub arg: Option<String>,
+}
+
+/// `OIDCPassIDTokenAs claims|payload|serialized` (up to three of them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PassIdTokenAs {
+    /// Each claim as its own header/variable, named with `OIDCClaimPrefix`.
+    pub claims: bool,
+    /// The JSON payload in `OIDC_id_token_payload`.
+    pub payload: bool,
+    /// The compact serialization in `OIDC_id_token`.
+    pub serialized: bool,
+}
+
+/// `OIDCPassUserInfoAs claims|json|jwt` (up to three of them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PassUserInfoAs {
+    /// Each claim as its own header/variable, named with `OIDCClaimPrefix`.
+    pub claims: bool,
+    /// The JSON object in `OIDC_userinfo_json`.
+    pub json: bool,
+    /// The signed userinfo JWT (if the provider returned one) in `OIDC_userinfo_jwt`.
+    pub jwt: bool,
+}
+
+impl Default for PassIdTokenAs {
+    /// `claims` only.
+    fn default() -> Self {
+        PassIdTokenAs {
+            claims: true,
+            payload: false,
+            serialized: false,
+        }
+    }
+}
+
+impl Default for PassUserInfoAs {
+    /// `claims` only.
+    fn default() -> Self {
+        PassUserInfoAs {
+            claims: true,
+            json: false,
+            jwt: false,
+        }
+    }
+}
+
+/// One item of `OIDCInfoHook`: what `<redirect_uri>?info=json|html` returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InfoHookData {
+    /// `iat`: the current time.
+    Iat,
+    AccessToken,
+    AccessTokenExpires,
+    IdToken,
+    Userinfo,
+    RefreshToken,
+    /// `exp`: when the session expires.
+    Exp,
+    /// `timeout`: when the session times out for inactivity.
+    Timeout,
+    RemoteUser,
+    /// `session`: the session's state, uuid, exp, timeout and remote_user.
+    Session,
+}
+
+impl InfoHookData {
+    /// Every item, with its directive (and JSON member) name.
+    pub const ALL: &'static [(&'static str, InfoHookData)] = &[
+        ("iat", InfoHookData::Iat),
+        ("access_token", InfoHookData::AccessToken),
+        ("access_token_expires", InfoHookData::AccessTokenExpires),
+        ("id_token", InfoHookData::IdToken),
+        ("userinfo", InfoHookData::Userinfo),
+        ("refresh_token", InfoHookData::RefreshToken),
+        ("exp", InfoHookData::Exp),
+        ("timeout", InfoHookData::Timeout),
+        ("remote_user", InfoHookData::RemoteUser),
+        ("session", InfoHookData::Session),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        InfoHookData::ALL
+            .iter()
+            .find(|(_, v)| *v == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("")
+    }
+}
+
+/// A regular expression compiled at configuration time (`OIDCRedirectURLsAllowed`); two are
+/// equal when their source text is.
+#[derive(Debug, Clone)]
+pub struct Pattern(pub regex_lite::Regex);
+
+impl Pattern {
+    pub fn is_match(&self, s: &str) -> bool {
+        self.0.is_match(s)
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+/// An HTML template file read at configuration time (`OIDCHTMLErrorTemplate`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HtmlTemplate {
+    pub path: PathBuf,
+    pub content: String,
+}
+
+/// What the `SameSite` attribute of a cookie is: see [`super::ServerConfig::cookie_same_site_for`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SameSite {
+    Strict,
+    Lax,
+    /// `SameSite=None` (the cookie must then also be `Secure`).
+    None,
+}
+
+impl SameSite {
+    /// The attribute as it goes into `Set-Cookie`.
+    pub fn attribute(self) -> &'static str {
+        match self {
+            SameSite::Strict => "SameSite=Strict",
+            SameSite::Lax => "SameSite=Lax",
+            SameSite::None => "SameSite=None",
+        }
+    }
+}
+
+/// Which cookie a `SameSite` value is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CookieKind {
+    /// The session cookie as set by the callback that completes a login.
+    SessionAfterLogin,
+    /// The session cookie as set again later (refreshes, inactivity timeout updates).
+    SessionUpdate,
+    /// A state cookie (set with the redirect to the provider).
+    State,
 }
 
 /// How bad a problem found by [`super::check_server`] is.

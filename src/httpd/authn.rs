@@ -13,6 +13,7 @@ use super::pool::pool_box;
 use super::request::HttpdRequest;
 use super::sys;
 use crate::decision::{Decision, Rendered};
+use crate::oidc::rp::RpRequestSettings;
 use crate::request::RequestView;
 
 /// The AuthType values this module serves (compared case-insensitively, as httpd does).
@@ -43,6 +44,9 @@ impl AuthKind {
 pub struct RequestClaims {
     pub claims: Arc<Map<String, Value>>,
     pub rendered: Arc<Rendered>,
+    /// Authenticated by a browser session (not a bearer token): a refusal by `Require claim`
+    /// follows `OIDCUnAutzAction`.
+    pub browser: bool,
 }
 
 pub unsafe extern "C" fn check_authn(r: *mut sys::request_rec) -> c_int {
@@ -86,12 +90,24 @@ unsafe fn authenticate(r: *mut sys::request_rec) -> c_int {
         AuthKind::OpenIdConnect => false,
     };
     if !use_bearer {
-        rlog!(
-            r,
-            log::ERR,
-            "oidc_rs: AuthType {auth_type} (browser login) is not supported yet by mod_auth_openidc_rs; answering 503"
-        );
-        return sys::HTTP_SERVICE_UNAVAILABLE as c_int;
+        if !state.cfg.has_rp_config() {
+            rlog!(
+                r,
+                log::ERR,
+                "oidc_rs: AuthType {auth_type} needs the browser login configured for this server (OIDCProviderMetadataURL or OIDCProviderIssuer, OIDCClientID, OIDCRedirectURI, OIDCCryptoPassphrase)"
+            );
+            return sys::HTTP_INTERNAL_SERVER_ERROR as c_int;
+        }
+        // SAFETY: r->server is the live server this state belongs to.
+        let rp = match unsafe { state.relying_party((*r).server) } {
+            Ok(rp) => rp,
+            Err(e) => {
+                rlog!(r, log::ERR, "oidc_rs: cannot run the browser login: {e}");
+                return sys::HTTP_INTERNAL_SERVER_ERROR as c_int;
+            }
+        };
+        let decision = rp.decide(&req, &RpRequestSettings::from_config(dir));
+        return unsafe { apply(&req, decision, true) };
     }
 
     let rs = match state.resource_server() {
@@ -102,11 +118,11 @@ unsafe fn authenticate(r: *mut sys::request_rec) -> c_int {
         }
     };
     let decision = rs.authenticate(&req, &state.cfg, dir);
-    unsafe { apply(&req, decision) }
+    unsafe { apply(&req, decision, false) }
 }
 
-/// Applies the core's decision to the request.
-unsafe fn apply(req: &HttpdRequest, decision: Decision) -> c_int {
+/// Applies the core's decision to the request (`browser`: made by the browser login).
+unsafe fn apply(req: &HttpdRequest, decision: Decision, browser: bool) -> c_int {
     let r = req.raw();
     match decision {
         Decision::Decline => sys::DECLINED as c_int,
@@ -133,6 +149,7 @@ unsafe fn apply(req: &HttpdRequest, decision: Decision) -> c_int {
                     RequestClaims {
                         claims: identity.claims,
                         rendered: identity.rendered,
+                        browser,
                     },
                 );
                 for (name, value) in &kept.rendered.headers {

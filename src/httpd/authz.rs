@@ -1,14 +1,19 @@
 //! `Require claim <spec>...`: an authz provider over the claims kept by authentication.
 
-use std::ffi::{CStr, c_char, c_void};
+use std::ffi::{CStr, CString, c_char, c_int, c_void};
 use std::ptr;
 
 use super::authn::request_claims;
+use super::config::{dir_config, server_state};
 use super::guard::guard;
 use super::log::{self, rlog};
 use super::pool::{pool_box, pstr};
+use super::request::HttpdRequest;
 use super::sys;
 use crate::authz::RequireClaim;
+use crate::config::DirConfig;
+use crate::config::types::UnAutzKind;
+use crate::oidc::rp::RpRequestSettings;
 
 /// Registered for every generation in register_hooks; lives in our image, like the hooks.
 pub static CLAIM_PROVIDER: sys::authz_provider = sys::authz_provider {
@@ -85,6 +90,10 @@ unsafe extern "C" fn check_claim(
             };
             if rule.matches(&claims.claims) {
                 sys::authz_status_AUTHZ_GRANTED
+            } else if claims.browser {
+                rlog!(r, log::DEBUG, "oidc_rs: Require claim: no match");
+                unauthorized_browser_user(r);
+                sys::authz_status_AUTHZ_DENIED
             } else {
                 rlog!(r, log::DEBUG, "oidc_rs: Require claim: no match");
                 let env = c"OIDC_OAUTH_BEARER_SCOPE_ERROR";
@@ -95,4 +104,61 @@ unsafe extern "C" fn check_claim(
             }
         },
     )
+}
+
+/// `OIDCUnAutzAction` for a session whose claims `Require claim` refused. mod_authz_core then
+/// answers 401 (403 with `AuthzSendForbiddenOnFailure On`); the custom response of both
+/// statuses makes that answer what the action says:
+/// * `401`/`403` with a message: that text (HTML-escaped) as the page;
+/// * `302 <url>`: a redirect to the URL (the C module sends a 401 page with a meta refresh);
+/// * `auth`: a new login at the provider (step-up), for browser navigations only.
+///
+/// # Safety
+/// `r` must be a live request_rec.
+unsafe fn unauthorized_browser_user(r: *mut sys::request_rec) {
+    let Some(dir) = (unsafe { dir_config(r) }) else {
+        return;
+    };
+    let action = dir.unautz_action();
+    let custom = match action.kind {
+        UnAutzKind::Return401 | UnAutzKind::Return403 => action
+            .arg
+            .as_deref()
+            .map(|msg| format!("\"{}", crate::oidc::rp::pages::escape(msg))),
+        UnAutzKind::Return302 => action.arg.clone(),
+        UnAutzKind::Auth => unsafe { step_up_location(r, dir) },
+    };
+    let Some(custom) = custom else {
+        return;
+    };
+    let Ok(custom) = CString::new(custom) else {
+        return;
+    };
+    // SAFETY: r is live; ap_custom_response copies the string into the request pool.
+    unsafe {
+        sys::ap_custom_response(r, sys::HTTP_UNAUTHORIZED as c_int, custom.as_ptr());
+        sys::ap_custom_response(r, sys::HTTP_FORBIDDEN as c_int, custom.as_ptr());
+    }
+}
+
+/// For `OIDCUnAutzAction auth`: starts a new login (state cookie set now) and returns the
+/// provider URL to redirect to; `None` for requests that cannot complete one (XHR, API).
+///
+/// # Safety
+/// `r` must be a live request_rec.
+unsafe fn step_up_location(r: *mut sys::request_rec, dir: &DirConfig) -> Option<String> {
+    // SAFETY: r is live for this call.
+    let req = unsafe { HttpdRequest::new(r, false) };
+    let state = unsafe { server_state((*r).server) }?;
+    let rp = unsafe { state.relying_party((*r).server) }.ok()?;
+    let response = rp.start_login(&req, &RpRequestSettings::from_config(dir))?;
+    let mut location = None;
+    for (name, value) in response.headers {
+        if name.eq_ignore_ascii_case("Location") {
+            location = Some(value);
+        } else {
+            req.add_err_header_out(&name, &value);
+        }
+    }
+    location
 }

@@ -9,14 +9,20 @@ use super::guard::guard;
 use super::module::module_ptr;
 use super::pool::pool_box;
 use super::sys;
-use crate::config::{DirConfig, ServerConfig};
+use crate::cache::{EncryptedCache, FileCache};
+use crate::config::{CacheType, DirConfig, ServerConfig};
+use crate::crypto::CryptoKeys;
+use crate::deps::Cache;
 use crate::oauth::ResourceServer;
+use crate::oidc::rp::RelyingParty;
 
 /// What httpd keeps for each (virtual) server: the immutable config and the per-process
-/// runtime state made lazily from it in the child (HTTP client, JWKS and token caches).
+/// runtime state made lazily from it in the child (HTTP clients, provider metadata, JWKS,
+/// token and session caches).
 pub struct ServerState {
     pub cfg: ServerConfig,
     pub resource_server: OnceLock<Result<Arc<ResourceServer>, String>>,
+    pub relying_party: OnceLock<Result<Arc<RelyingParty>, String>>,
 }
 
 impl ServerState {
@@ -24,7 +30,27 @@ impl ServerState {
         ServerState {
             cfg,
             resource_server: OnceLock::new(),
+            relying_party: OnceLock::new(),
         }
+    }
+
+    /// The browser-login relying party of server `s` (whose state this is), made on first use in
+    /// this process.
+    ///
+    /// # Safety
+    /// `s` must be the live server_rec this state belongs to.
+    pub unsafe fn relying_party(
+        &self,
+        s: *const sys::server_rec,
+    ) -> Result<&Arc<RelyingParty>, &str> {
+        self.relying_party
+            .get_or_init(|| {
+                // SAFETY: the caller's contract.
+                let cache = unsafe { session_cache(&self.cfg, s) }?;
+                RelyingParty::new(&self.cfg, cache).map(Arc::new)
+            })
+            .as_ref()
+            .map_err(|e| e.as_str())
     }
 
     /// The bearer-token validator of this server, made on first use in this process.
@@ -34,6 +60,40 @@ impl ServerState {
             .as_ref()
             .map_err(|e| e.as_str())
     }
+}
+
+/// The cache the relying party keeps sessions in, per `OIDCCacheType`: the shared memory made
+/// for `s` in post_config, or the files of `OIDCCacheDir`.
+///
+/// # Safety
+/// `s` must be a live server_rec of this generation.
+unsafe fn session_cache(
+    cfg: &ServerConfig,
+    s: *const sys::server_rec,
+) -> Result<Arc<dyn Cache>, String> {
+    let backend: Arc<dyn Cache> =
+        match cfg.cache_type() {
+            // SAFETY: the caller's contract.
+            CacheType::Shm => Arc::new(unsafe { super::shm::cache_for(s) }.ok_or(
+                "the shared memory cache was not set up for this server (OIDCCacheType shm)",
+            )?),
+            CacheType::File => Arc::new(
+                FileCache::new(
+                    cfg.cache_dir(),
+                    cfg.cache_file_clean_interval().as_secs() as i64,
+                )
+                .map_err(|e| format!("OIDCCacheDir {}: {e}", cfg.cache_dir().display()))?,
+            ),
+        };
+    if !cfg.cache_encrypt() {
+        return Ok(backend);
+    }
+    let passphrase = cfg
+        .crypto_passphrase
+        .as_ref()
+        .ok_or("OIDCCacheEncrypt needs OIDCCryptoPassphrase")?;
+    let keys = Arc::new(CryptoKeys::derive(passphrase.expose(), None));
+    Ok(Arc::new(EncryptedCache::new(backend, keys)))
 }
 
 /// The server state of `s`.

@@ -8,7 +8,8 @@ use super::config::server_state;
 use super::guard::guard;
 use super::log::{self, slog};
 use super::sys;
-use crate::config::{Severity, check_server};
+use crate::cache::ShmGeometry;
+use crate::config::{CacheType, ServerConfig, Severity, check_server};
 
 /// Logs the problems of `severity` of the main server and every virtual host at `level`;
 /// returns how many there were.
@@ -49,8 +50,20 @@ pub unsafe extern "C" fn check_config(
     )
 }
 
+/// The shared memory a server needs: its browser login keeps sessions in `OIDCCacheType shm`.
+fn shm_geometry(cfg: &ServerConfig) -> Option<ShmGeometry> {
+    if !cfg.has_rp_config() || cfg.cache_type() != CacheType::Shm {
+        return None;
+    }
+    ShmGeometry::new(
+        cfg.cache_shm_max() as usize,
+        cfg.cache_shm_entry_size_max() as usize,
+    )
+    .ok()
+}
+
 pub unsafe extern "C" fn post_config(
-    _pconf: *mut sys::apr_pool_t,
+    pconf: *mut sys::apr_pool_t,
     _plog: *mut sys::apr_pool_t,
     _ptemp: *mut sys::apr_pool_t,
     s: *mut sys::server_rec,
@@ -65,13 +78,23 @@ pub unsafe extern "C" fn post_config(
             {
                 report_problems(s, Severity::Warning, log::WARNING);
             }
+            // Shared memory for the session caches, inherited by the children (kept across
+            // graceful restarts; see shm.rs).
+            if let Err(e) = super::shm::post_config(pconf, s, shm_geometry) {
+                slog!(
+                    s,
+                    log::ERR,
+                    "oidc_rs: cannot set up the shared memory cache: {e}"
+                );
+                return sys::HTTP_INTERNAL_SERVER_ERROR as c_int;
+            }
             sys::OK as c_int
         },
     )
 }
 
-/// In each child, before it serves requests: makes the bearer-token validators of the servers
-/// that use them (HTTP client and TLS context; nothing is fetched yet), then hands the memory
+/// In each child, before it serves requests: makes the bearer-token validators and browser-login
+/// relying parties of the servers that use them (HTTP client and TLS context; nothing is fetched yet), then hands the memory
 /// that building them used only transiently (OpenSSL loads the system trust store before the
 /// configured one replaces it) back to the system, so that it does not stay resident in every
 /// child.
@@ -90,6 +113,19 @@ pub unsafe extern "C" fn child_init(_pchild: *mut sys::apr_pool_t, s: *mut sys::
                         srv,
                         log::ERR,
                         "oidc_rs: cannot set up bearer-token validation: {e}"
+                    );
+                }
+                // The browser login: HTTP client, session cache and the keys derived from
+                // OIDCCryptoPassphrase (deliberately slow PBKDF2: done once here, not on the
+                // first request).
+                if let Some(state) = server_state(srv)
+                    && state.cfg.has_rp_config()
+                    && let Err(e) = state.relying_party(srv)
+                {
+                    slog!(
+                        srv,
+                        log::ERR,
+                        "oidc_rs: cannot set up the browser login: {e}"
                     );
                 }
                 srv = (*srv).next;

@@ -11,4 +11,5 @@ mod log;
 mod module;
 mod pool;
 mod request;
+mod shm;
 mod sys;

@@ -21,6 +21,7 @@ mod claims;
 mod json;
 mod jwk;
 mod jws;
+mod sign;
 
 #[cfg(test)]
 pub mod testkit;
@@ -43,6 +44,7 @@ pub use jws::{
     DEFAULT_MAX_TOKEN_LEN, MAX_HEADER_MEMBERS, MAX_JSON_DEPTH, ParsedJws, parse_compact,
     verify_signature, verify_signature_with_algs,
 };
+pub use sign::{SigningKey, sign_compact};
 
 /// The JWS algorithms we accept (RFC 7518 §3, RFC 8037 for EdDSA). `none` is deliberately absent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

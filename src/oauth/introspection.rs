@@ -2,11 +2,10 @@
 //! (boolean, or the string "true"), the expiry from `exp` when `active` is present, otherwise
 //! from `OIDCOAuthTokenExpiryClaim`, and PingFederate's nested `access_token` object.
 
-use base64::Engine as _;
 use serde_json::{Map, Value};
 
 use crate::deps::{HttpClient, HttpMethod, HttpRequest};
-use crate::token::percent_encode;
+use crate::oidc::client_auth::{basic_authorization, form_encode};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IntrospectionAuth {
@@ -55,14 +54,6 @@ pub struct Introspected {
     pub cache_until: i64,
 }
 
-fn form_encode(pairs: &[(String, String)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
 pub fn build_request(s: &IntrospectionSettings, token: &str) -> HttpRequest {
     let mut params = s.params.clone();
     params.push((s.token_param_name.clone(), token.to_string()));
@@ -71,14 +62,7 @@ pub fn build_request(s: &IntrospectionSettings, token: &str) -> HttpRequest {
         IntrospectionAuth::ClientSecretBasic => {
             let id = s.client_id.as_deref().unwrap_or("");
             let secret = s.client_secret.as_deref().unwrap_or("");
-            let creds = format!("{}:{}", percent_encode(id), percent_encode(secret));
-            headers.push((
-                "Authorization".into(),
-                format!(
-                    "Basic {}",
-                    base64::engine::general_purpose::STANDARD.encode(creds)
-                ),
-            ));
+            headers.push(("Authorization".into(), basic_authorization(id, secret)));
         }
         IntrospectionAuth::ClientSecretPost => {
             params.push(("client_id".into(), s.client_id.clone().unwrap_or_default()));
@@ -244,6 +228,7 @@ fn expiry_of(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
     use serde_json::json;
 
     fn obj(v: Value) -> Map<String, Value> {

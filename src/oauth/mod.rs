@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 pub use claims_cache::{ClaimsCache, Freshness, ValidToken, token_key};
 pub use introspection::{ExpiryClaim, IntrospectionAuth, IntrospectionSettings};
 pub use jwks::RemoteJwks;
-pub use settings::{OAuthSettings, RequestSettings};
+pub use settings::{MAX_PROVIDER_RESPONSE, OAuthSettings, RequestSettings};
 
 use crate::claims::{self, ClaimOutput};
 use crate::config::{DirConfig, ServerConfig};

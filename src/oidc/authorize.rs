@@ -48,6 +48,10 @@ pub struct StateRecord {
     pub created_at: i64,
     /// [`fingerprint`] of the browser that started the login.
     pub fingerprint: String,
+    /// `OIDCPreservePost`: the form body of the POST that started the login, replayed to the
+    /// original URL after the callback (size bounded by the caller).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preserved_post: Option<String>,
 }
 
 /// Why a state cookie was refused. The callback answers each with 400; the variants only make
@@ -107,6 +111,14 @@ pub fn open_state(
         return Err(StateError::FingerprintMismatch);
     }
     Ok(record)
+}
+
+/// Open a state cookie value without the age and fingerprint checks, for counting and cleaning
+/// the state cookies a browser holds (`OIDCStateMaxNumberOfCookies`). `None` when it does not
+/// open.
+pub fn peek_state(keys: &CryptoKeys, cookie_value: &str) -> Option<StateRecord> {
+    let json = crypto::open(keys, STATE_CONTEXT, cookie_value).ok()?;
+    serde_json::from_slice(&json).ok()
 }
 
 /// `OIDCStateInputHeaders`: which request headers bind the state to the browser.
@@ -210,12 +222,9 @@ const RESERVED_PARAMS: &[&str] = &[
     "code_challenge_method",
 ];
 
-/// The authorization request URL, parameters in the reference's order:
-/// `response_type=code&scope=..&client_id=..&state=..&redirect_uri=..&nonce=..`, then
-/// `code_challenge`/`code_challenge_method` with PKCE, then the extra parameters (skipping empty
-/// names and any of the parameters above). Every value is percent-encoded (space as `%20`).
-/// Joined to `endpoint` with `?`, or with `&` when it already has a query.
-pub fn authorization_url(endpoint: &str, p: &AuthRequest) -> String {
+/// The authorization request parameters in the reference's order (see [`authorization_url`]),
+/// unencoded: for the query of a GET, or the fields of an auto-submitted POST form.
+pub fn authorization_params(p: &AuthRequest) -> Vec<(&str, &str)> {
     let mut params: Vec<(&str, &str)> = vec![
         ("response_type", "code"),
         ("scope", &p.scope),
@@ -233,6 +242,16 @@ pub fn authorization_url(endpoint: &str, p: &AuthRequest) -> String {
             params.push((k, v));
         }
     }
+    params
+}
+
+/// The authorization request URL, parameters in the reference's order:
+/// `response_type=code&scope=..&client_id=..&state=..&redirect_uri=..&nonce=..`, then
+/// `code_challenge`/`code_challenge_method` with PKCE, then the extra parameters (skipping empty
+/// names and any of the parameters above). Every value is percent-encoded (space as `%20`).
+/// Joined to `endpoint` with `?`, or with `&` when it already has a query.
+pub fn authorization_url(endpoint: &str, p: &AuthRequest) -> String {
+    let params = authorization_params(p);
     let query = params
         .iter()
         .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))

@@ -7,10 +7,17 @@
 //! 2. `RemoteJwks::new(meta.jwks_uri, refresh)` per provider;
 //! 3. after the code exchange: `id_token::validate_with_jwks(id_token, &expectations, &jwks, http, now)`
 //!    with `expectations.allowed_algs = allowed_algs(configured_alg, &meta.id_token_signing_alg_values_supported)`.
+//!
+//! [`rp`] puts them together: `rp::RelyingParty::decide` is the whole `AuthType openid-connect`
+//! decision (callback, sessions, logout, info hook, the redirect to the provider).
 
 pub mod authorize;
+pub mod client_auth;
 pub mod discovery;
 pub mod id_token;
+pub mod rp;
+pub mod token_endpoint;
+pub mod userinfo;
 
 #[cfg(test)]
 mod tests;

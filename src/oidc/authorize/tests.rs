@@ -17,6 +17,7 @@ fn record() -> StateRecord {
         issuer: "https://op.example".into(),
         created_at: NOW,
         fingerprint: fingerprint(Some(UA), Some("203.0.113.7"), StateInputHeaders::Both),
+        preserved_post: None,
     }
 }
 

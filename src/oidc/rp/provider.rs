@@ -1,0 +1,187 @@
+//! The provider as this process knows it: metadata from discovery (fetched lazily on first
+//! need, refreshed per `OIDCProviderMetadataRefreshInterval`, the last good copy kept when a
+//! refresh fails) or from static settings, with its JWKS and the ID token algorithms to accept.
+
+use std::sync::{Arc, Mutex, RwLock};
+
+use crate::deps::HttpClient;
+use crate::jose::{Alg, KeySet};
+use crate::oauth::RemoteJwks;
+use crate::oidc::discovery::{self, ProviderMetadata};
+use crate::oidc::id_token::{self, IdToken, IdTokenError, IdTokenExpectations, allowed_algs};
+
+use super::settings::{ProviderSource, RpSettings};
+
+/// After a failed first fetch, further attempts wait this long (a provider that is down must
+/// not make every request wait for a connect timeout).
+pub const RETRY_AFTER_FAILURE: i64 = 5;
+
+/// Metadata cache lifetime when `OIDCProviderMetadataRefreshInterval` is 0.
+const DEFAULT_METADATA_LIFETIME: i64 = 24 * 3600;
+
+/// One provider, ready to use.
+pub struct Provider {
+    pub meta: ProviderMetadata,
+    pub jwks: Option<Arc<RemoteJwks>>,
+    pub algs: Vec<Alg>,
+}
+
+impl Provider {
+    fn new(meta: ProviderMetadata, configured_alg: Option<&str>, jwks_refresh: i64) -> Provider {
+        let jwks = meta
+            .jwks_uri
+            .clone()
+            .map(|u| Arc::new(RemoteJwks::new(u, jwks_refresh)));
+        let algs = allowed_algs(configured_alg, &meta.id_token_signing_alg_values_supported);
+        Provider { meta, jwks, algs }
+    }
+
+    /// Validate an ID token: signature with the static keys (`OIDCProviderVerifyCertFiles`)
+    /// and the provider JWKS (one refetch on an unknown `kid`), then the claims.
+    pub fn validate_id_token(
+        &self,
+        token: &str,
+        expected: &IdTokenExpectations,
+        static_keys: &KeySet,
+        http: &dyn HttpClient,
+        now: i64,
+    ) -> Result<IdToken, IdTokenError> {
+        let Some(jwks) = &self.jwks else {
+            return id_token::validate(token, expected, static_keys, now);
+        };
+        let combined = |remote: &KeySet| {
+            let mut all = static_keys.clone();
+            all.extend(remote.clone());
+            all
+        };
+        let keys = jwks
+            .keys(http, now)
+            .map_err(|e| IdTokenError::KeysUnavailable(e.to_string()))?;
+        match id_token::validate(token, expected, &combined(&keys), now) {
+            Err(e) if e.is_unknown_kid() => match jwks.refresh_for_unknown_kid(http, now) {
+                Some(fresh) => id_token::validate(token, expected, &combined(&fresh), now),
+                None => Err(e),
+            },
+            other => other,
+        }
+    }
+}
+
+struct Current {
+    provider: Arc<Provider>,
+    fetched_at: i64,
+}
+
+/// The per-process provider slot.
+pub struct ProviderCache {
+    current: RwLock<Option<Current>>,
+    /// Single flight for fetches; holds the time of the last failed attempt.
+    fetching: Mutex<Option<i64>>,
+}
+
+impl ProviderCache {
+    pub fn new(settings: &RpSettings) -> ProviderCache {
+        let current = match &settings.provider {
+            ProviderSource::Static(meta) => Some(Current {
+                provider: Arc::new(Provider::new(
+                    (**meta).clone(),
+                    settings.id_token_alg.as_deref(),
+                    settings.jwks_refresh_interval,
+                )),
+                fetched_at: i64::MAX,
+            }),
+            ProviderSource::Discovery { .. } => None,
+        };
+        ProviderCache {
+            current: RwLock::new(current),
+            fetching: Mutex::new(None),
+        }
+    }
+
+    fn fresh(&self, now: i64, lifetime: i64) -> Option<Arc<Provider>> {
+        let cur = self.current.read().ok()?;
+        let c = cur.as_ref()?;
+        (c.fetched_at == i64::MAX || now < c.fetched_at.saturating_add(lifetime))
+            .then(|| c.provider.clone())
+    }
+
+    fn last_good(&self) -> Option<Arc<Provider>> {
+        self.current
+            .read()
+            .ok()?
+            .as_ref()
+            .map(|c| c.provider.clone())
+    }
+
+    /// The provider, fetching or refreshing its metadata when due. `Err` (for the log) only
+    /// when no metadata was ever obtained.
+    pub fn get(
+        &self,
+        settings: &RpSettings,
+        http: &dyn HttpClient,
+        now: i64,
+    ) -> Result<Arc<Provider>, String> {
+        let ProviderSource::Discovery {
+            metadata_url,
+            issuer,
+        } = &settings.provider
+        else {
+            return self
+                .last_good()
+                .ok_or_else(|| "no provider configured".to_string());
+        };
+        let lifetime = if settings.metadata_refresh_interval > 0 {
+            settings.metadata_refresh_interval
+        } else {
+            DEFAULT_METADATA_LIFETIME
+        };
+        if let Some(p) = self.fresh(now, lifetime) {
+            return Ok(p);
+        }
+        let mut last_failure = self
+            .fetching
+            .lock()
+            .map_err(|_| "provider lock poisoned".to_string())?;
+        if let Some(p) = self.fresh(now, lifetime) {
+            return Ok(p); // fetched by another thread while we waited
+        }
+        if let Some(failed_at) = *last_failure
+            && now < failed_at.saturating_add(RETRY_AFTER_FAILURE)
+        {
+            return self.last_good().ok_or_else(|| {
+                format!("provider metadata from {metadata_url} unavailable (recent failure)")
+            });
+        }
+        match discovery::fetch(http, metadata_url, issuer.as_deref()) {
+            Ok(meta) => {
+                *last_failure = None;
+                // Keep the JWKS (and its cached keys) when the jwks_uri did not change.
+                let old = self.last_good();
+                let mut p = Provider::new(
+                    meta,
+                    settings.id_token_alg.as_deref(),
+                    settings.jwks_refresh_interval,
+                );
+                if let Some(old) = old
+                    && old.meta.jwks_uri == p.meta.jwks_uri
+                {
+                    p.jwks = old.jwks.clone();
+                }
+                let p = Arc::new(p);
+                if let Ok(mut cur) = self.current.write() {
+                    *cur = Some(Current {
+                        provider: p.clone(),
+                        fetched_at: now,
+                    });
+                }
+                Ok(p)
+            }
+            Err(e) => {
+                *last_failure = Some(now);
+                let msg = format!("provider metadata from {metadata_url}: {e}");
+                // Keep serving the last good metadata when a refresh fails.
+                self.last_good().ok_or(msg)
+            }
+        }
+    }
+}
