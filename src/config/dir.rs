@@ -45,8 +45,6 @@ pub struct DirConfig {
     pub cookie: Option<String>,
     /// `OIDCCookiePath`.
     pub cookie_path: Option<String>,
-    /// `OIDCPassCookies`: cookies passed on to the provider/AS calls.
-    pub pass_cookies: Vec<String>,
     /// `OIDCPreservePost`.
     pub preserve_post: Option<bool>,
     /// `OIDCPassRefreshToken`.
@@ -74,7 +72,6 @@ pub fn merge(base: &DirConfig, add: &DirConfig) -> DirConfig {
         unautz_action: _,
         cookie: _,
         cookie_path: _,
-        pass_cookies: _,
         preserve_post: _,
         pass_refresh_token: _,
     } = base;
@@ -93,7 +90,6 @@ pub fn merge(base: &DirConfig, add: &DirConfig) -> DirConfig {
         unautz_action,
         cookie,
         cookie_path,
-        pass_cookies,
         preserve_post,
         pass_refresh_token,
     } = add;
@@ -115,7 +111,6 @@ pub fn merge(base: &DirConfig, add: &DirConfig) -> DirConfig {
         unautz_action: pick(unautz_action, &base.unautz_action),
         cookie: pick(cookie, &base.cookie),
         cookie_path: pick(cookie_path, &base.cookie_path),
-        pass_cookies: pick_vec(pass_cookies, &base.pass_cookies),
         preserve_post: pick(preserve_post, &base.preserve_post),
         pass_refresh_token: pick(pass_refresh_token, &base.pass_refresh_token),
     }
@@ -205,11 +200,6 @@ impl DirConfig {
     /// `OIDCCookiePath`, default `/`.
     pub fn cookie_path(&self) -> &str {
         self.cookie_path.as_deref().unwrap_or(defaults::COOKIE_PATH)
-    }
-
-    /// `OIDCPassCookies`, default none.
-    pub fn pass_cookies(&self) -> &[String] {
-        &self.pass_cookies
     }
 
     /// `OIDCPreservePost`, default Off.

@@ -91,12 +91,8 @@ pub struct ServerConfig {
     pub provider_metadata_refresh_interval: Option<u32>,
     /// `OIDCProviderAuthRequestMethod`.
     pub provider_auth_request_method: Option<HttpMethod>,
-    /// `OIDCValidateIssuer`.
-    pub validate_issuer: Option<bool>,
     /// `OIDCPrivateKeyFiles` (`private_key_jwt`).
     pub private_key_files: Vec<PrivateKeyFile>,
-    /// `OIDCPublicKeyFiles`.
-    pub public_key_files: Vec<PublicKeyFile>,
     /// `OIDCIDTokenSignedResponseAlg`.
     pub id_token_signed_response_alg: Option<Alg>,
     /// `OIDCIDTokenIatSlack` in seconds.
@@ -208,9 +204,7 @@ pub fn merge(base: &ServerConfig, add: &ServerConfig) -> ServerConfig {
         provider_verify_cert_files: _,
         provider_metadata_refresh_interval: _,
         provider_auth_request_method: _,
-        validate_issuer: _,
         private_key_files: _,
-        public_key_files: _,
         id_token_signed_response_alg: _,
         id_token_iat_slack: _,
         userinfo_token_method: _,
@@ -289,9 +283,7 @@ pub fn merge(base: &ServerConfig, add: &ServerConfig) -> ServerConfig {
         provider_verify_cert_files,
         provider_metadata_refresh_interval,
         provider_auth_request_method,
-        validate_issuer,
         private_key_files,
-        public_key_files,
         id_token_signed_response_alg,
         id_token_iat_slack,
         userinfo_token_method,
@@ -415,9 +407,7 @@ pub fn merge(base: &ServerConfig, add: &ServerConfig) -> ServerConfig {
             provider_auth_request_method,
             &base.provider_auth_request_method,
         ),
-        validate_issuer: pick(validate_issuer, &base.validate_issuer),
         private_key_files: pick_vec(private_key_files, &base.private_key_files),
-        public_key_files: pick_vec(public_key_files, &base.public_key_files),
         id_token_signed_response_alg: pick(
             id_token_signed_response_alg,
             &base.id_token_signed_response_alg,
@@ -667,11 +657,6 @@ impl ServerConfig {
     /// `OIDCProviderAuthRequestMethod`, default GET.
     pub fn provider_auth_request_method(&self) -> HttpMethod {
         self.provider_auth_request_method.unwrap_or(HttpMethod::Get)
-    }
-
-    /// `OIDCValidateIssuer`, default On.
-    pub fn validate_issuer(&self) -> bool {
-        self.validate_issuer.unwrap_or(true)
     }
 
     /// `OIDCIDTokenSignedResponseAlg`: the one algorithm ID tokens must be signed with; `None`

@@ -1039,10 +1039,17 @@ pub fn provider_auth_request_method(cfg: &mut ServerConfig, args: &Args) -> R {
     Ok(())
 }
 
-pub fn validate_issuer(cfg: &mut ServerConfig, args: &Args) -> R {
+/// Only `On` (the default): the issuer of ID tokens is always validated; `Off` is refused rather
+/// than accepted and ignored.
+pub fn validate_issuer(_cfg: &mut ServerConfig, args: &Args) -> R {
     const N: &str = "OIDCValidateIssuer";
-    cfg.validate_issuer = Some(parse::boolean(arg(N, args, 0)?).map_err(|e| named(N, e))?);
-    Ok(())
+    if parse::boolean(arg(N, args, 0)?).map_err(|e| named(N, e))? {
+        Ok(())
+    } else {
+        Err(format!(
+            "{N} Off is not supported yet by mod_auth_openidc_rs"
+        ))
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1109,12 +1116,6 @@ fn read_private_key_file(path: &Path, kid: Option<&str>) -> Result<PrivateKeyFil
         pkcs8_der: Secret::new(pkcs8),
         spki_der,
     })
-}
-
-pub fn public_key_files(cfg: &mut ServerConfig, args: &Args) -> R {
-    let key = public_key_file_arg("OIDCPublicKeyFiles", args)?;
-    cfg.public_key_files.push(key);
-    Ok(())
 }
 
 pub fn id_token_signed_response_alg(cfg: &mut ServerConfig, args: &Args) -> R {
@@ -1458,13 +1459,6 @@ pub fn cookie_path(cfg: &mut DirConfig, args: &Args) -> R {
         ));
     }
     cfg.cookie_path = Some(v.to_string());
-    Ok(())
-}
-
-pub fn pass_cookies(cfg: &mut DirConfig, args: &Args) -> R {
-    const N: &str = "OIDCPassCookies";
-    let v = cookie_name(N, non_empty(N, arg(N, args, 0)?)?)?;
-    push_unique(&mut cfg.pass_cookies, v);
     Ok(())
 }
 
