@@ -58,9 +58,14 @@ async function wrk(url, headers, seconds) {
   const line = out.split('\n').find((l) => l.startsWith('WRKJSON '));
   if (!line) throw new Error(`no result from wrk:\n${out}`);
   const r = JSON.parse(line.slice(8));
-  const errors = r.non2xx + r.connect_errors + r.read_errors + r.write_errors + r.timeouts;
-  if (errors > 0) throw new Error(`wrk saw ${errors} failed requests against ${url}: ${line}`);
-  return { rps: r.requests / (r.duration_us / 1e6), p99ms: r.p99_us / 1000, p50ms: r.p50_us / 1000 };
+  // A wrong status is always a failure. A rare socket error (a keep-alive connection closed by
+  // the server just as wrk reuses it) is not the module's answer: tolerated up to 1 in 10,000
+  // requests, counted and printed with the round.
+  const socketErrors = r.connect_errors + r.read_errors + r.write_errors + r.timeouts;
+  if (r.non2xx > 0 || socketErrors > r.requests / 10000) {
+    throw new Error(`wrk saw ${r.non2xx} wrong statuses and ${socketErrors} socket errors against ${url}: ${line}`);
+  }
+  return { rps: r.requests / (r.duration_us / 1e6), p99ms: r.p99_us / 1000, p50ms: r.p50_us / 1000, socketErrors };
 }
 
 /** Sum of VmRSS (KiB) of the Apache parent's children. */
@@ -160,7 +165,8 @@ async function main() {
           const r = await wrk(v.url[p], v.headers[p], SECONDS);
           v.results[p].push(r);
           v.rss.push(childrenRssKiB(v.apache.proc.pid));
-          console.log(`  round ${round + 1} ${p.padEnd(7)} ${v.name.padEnd(10)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99ms.toFixed(2)} ms`);
+          const note = r.socketErrors ? `  (${r.socketErrors} socket errors)` : '';
+          console.log(`  round ${round + 1} ${p.padEnd(7)} ${v.name.padEnd(10)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99ms.toFixed(2)} ms${note}`);
         }
       }
     }
