@@ -1,5 +1,6 @@
 //! The check_authn hook: which AuthType, then the core's decision applied to the request.
 
+use std::cell::Cell;
 use std::ffi::{CStr, c_char, c_int};
 use std::sync::Arc;
 
@@ -47,6 +48,8 @@ pub struct RequestClaims {
     /// Authenticated by a browser session (not a bearer token): a refusal by `Require claim`
     /// follows `OIDCUnAutzAction`.
     pub browser: bool,
+    /// A `Require claim` line refused this request (read when the refusal is final).
+    pub claim_refused: Cell<bool>,
 }
 
 pub unsafe extern "C" fn check_authn(r: *mut sys::request_rec) -> c_int {
@@ -150,6 +153,7 @@ unsafe fn apply(req: &HttpdRequest, decision: Decision, browser: bool) -> c_int 
                         claims: identity.claims,
                         rendered: identity.rendered,
                         browser,
+                        claim_refused: Cell::new(false),
                     },
                 );
                 for (name, value) in &kept.rendered.headers {
@@ -241,7 +245,22 @@ pub unsafe extern "C" fn note_auth_failure(
             let Ok(t) = std::ffi::CStr::from_ptr(auth_type).to_str() else {
                 return sys::DECLINED as c_int;
             };
-            match AuthKind::parse(t) {
+            let kind = AuthKind::parse(t);
+            if kind.is_none() {
+                return sys::DECLINED as c_int;
+            }
+            // A browser session refused by `Require claim`: OIDCUnAutzAction decides the answer.
+            // Done here, once the verdict is final (a refused line inside <RequireAny> that
+            // another line grants must have no effect).
+            if let Some(claims) = request_claims(r)
+                && claims.browser
+            {
+                if claims.claim_refused.get() {
+                    super::authz::unauthorized_browser_user(r);
+                }
+                return sys::OK as c_int;
+            }
+            match kind {
                 None => sys::DECLINED as c_int,
                 Some(AuthKind::OpenIdConnect) => sys::OK as c_int,
                 Some(_) => {

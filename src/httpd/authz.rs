@@ -92,7 +92,7 @@ unsafe extern "C" fn check_claim(
                 sys::authz_status_AUTHZ_GRANTED
             } else if claims.browser {
                 rlog!(r, log::DEBUG, "oidc_rs: Require claim: no match");
-                unauthorized_browser_user(r);
+                claims.claim_refused.set(true);
                 sys::authz_status_AUTHZ_DENIED
             } else {
                 rlog!(r, log::DEBUG, "oidc_rs: Require claim: no match");
@@ -106,16 +106,17 @@ unsafe extern "C" fn check_claim(
     )
 }
 
-/// `OIDCUnAutzAction` for a session whose claims `Require claim` refused. mod_authz_core then
-/// answers 401 (403 with `AuthzSendForbiddenOnFailure On`); the custom response of both
-/// statuses makes that answer what the action says:
+/// `OIDCUnAutzAction` for a session whose claims `Require claim` refused, called from the
+/// note_auth_failure hook once mod_authz_core has decided to answer 401 (403 with
+/// `AuthzSendForbiddenOnFailure On`); the custom response of both statuses makes that answer
+/// what the action says:
 /// * `401`/`403` with a message: that text (HTML-escaped) as the page;
 /// * `302 <url>`: a redirect to the URL (the C module sends a 401 page with a meta refresh);
 /// * `auth`: a new login at the provider (step-up), for browser navigations only.
 ///
 /// # Safety
 /// `r` must be a live request_rec.
-unsafe fn unauthorized_browser_user(r: *mut sys::request_rec) {
+pub unsafe fn unauthorized_browser_user(r: *mut sys::request_rec) {
     let Some(dir) = (unsafe { dir_config(r) }) else {
         return;
     };
@@ -124,9 +125,14 @@ unsafe fn unauthorized_browser_user(r: *mut sys::request_rec) {
         UnAutzKind::Return401 | UnAutzKind::Return403 => action
             .arg
             .as_deref()
-            .map(|msg| format!("\"{}", crate::oidc::rp::pages::escape(msg))),
+            // httpd marks text responses with a leading '"' itself; <p> keeps a message that
+            // starts with '/' or a scheme from being taken for a redirect target.
+            .map(|msg| format!("<p>{}</p>", crate::oidc::rp::pages::escape(msg))),
         // httpd redirects externally only to absolute URLs ('/...' would be an internal redirect).
-        UnAutzKind::Return302 => action.arg.as_deref().map(|url| unsafe { absolute_url(r, url) }),
+        UnAutzKind::Return302 => action
+            .arg
+            .as_deref()
+            .map(|url| unsafe { absolute_url(r, url) }),
         UnAutzKind::Auth => unsafe { step_up_location(r, dir) },
     };
     let Some(custom) = custom else {
@@ -158,7 +164,9 @@ unsafe fn absolute_url(r: *mut sys::request_rec, url: &str) -> String {
     if abs.is_null() {
         return url.to_string();
     }
-    unsafe { CStr::from_ptr(abs) }.to_string_lossy().into_owned()
+    unsafe { CStr::from_ptr(abs) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// For `OIDCUnAutzAction auth`: starts a new login (state cookie set now) and returns the
