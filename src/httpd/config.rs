@@ -9,7 +9,7 @@ use super::guard::guard;
 use super::module::module_ptr;
 use super::pool::pool_box;
 use super::sys;
-use crate::cache::{EncryptedCache, FileCache};
+use crate::cache::FileCache;
 use crate::config::{CacheType, DirConfig, ServerConfig};
 use crate::crypto::CryptoKeys;
 use crate::deps::Cache;
@@ -23,6 +23,8 @@ pub struct ServerState {
     pub cfg: ServerConfig,
     pub resource_server: OnceLock<Result<Arc<ResourceServer>, String>>,
     pub relying_party: OnceLock<Result<Arc<RelyingParty>, String>>,
+    /// Keys from `OIDCCryptoPassphrase`, derived in the parent at post_config.
+    pub crypto_keys: OnceLock<CryptoKeys>,
 }
 
 impl ServerState {
@@ -31,6 +33,7 @@ impl ServerState {
             cfg,
             resource_server: OnceLock::new(),
             relying_party: OnceLock::new(),
+            crypto_keys: OnceLock::new(),
         }
     }
 
@@ -47,7 +50,7 @@ impl ServerState {
             .get_or_init(|| {
                 // SAFETY: the caller's contract.
                 let cache = unsafe { session_cache(&self.cfg, s) }?;
-                RelyingParty::new(&self.cfg, cache).map(Arc::new)
+                RelyingParty::new(&self.cfg, cache, self.crypto_keys.get().cloned()).map(Arc::new)
             })
             .as_ref()
             .map_err(|e| e.as_str())
@@ -63,7 +66,9 @@ impl ServerState {
 }
 
 /// The cache the relying party keeps sessions in, per `OIDCCacheType`: the shared memory made
-/// for `s` in post_config, or the files of `OIDCCacheDir`.
+/// for `s` in post_config, or the files of `OIDCCacheDir`. Session records are sealed by the
+/// relying party itself (always, whatever `OIDCCacheEncrypt` says, and keyed by a hash of the
+/// session id), so the store is not wrapped in a second layer of encryption.
 ///
 /// # Safety
 /// `s` must be a live server_rec of this generation.
@@ -71,29 +76,51 @@ unsafe fn session_cache(
     cfg: &ServerConfig,
     s: *const sys::server_rec,
 ) -> Result<Arc<dyn Cache>, String> {
-    let backend: Arc<dyn Cache> =
-        match cfg.cache_type() {
-            // SAFETY: the caller's contract.
-            CacheType::Shm => Arc::new(unsafe { super::shm::cache_for(s) }.ok_or(
+    Ok(match cfg.cache_type() {
+        // SAFETY: the caller's contract.
+        CacheType::Shm => {
+            Arc::new(unsafe { super::shm::cache_for(s) }.ok_or(
                 "the shared memory cache was not set up for this server (OIDCCacheType shm)",
-            )?),
-            CacheType::File => Arc::new(
-                FileCache::new(
-                    cfg.cache_dir(),
-                    cfg.cache_file_clean_interval().as_secs() as i64,
-                )
-                .map_err(|e| format!("OIDCCacheDir {}: {e}", cfg.cache_dir().display()))?,
-            ),
-        };
-    if !cfg.cache_encrypt() {
-        return Ok(backend);
+            )?)
+        }
+        CacheType::File => Arc::new(
+            FileCache::new(
+                cfg.cache_dir(),
+                cfg.cache_file_clean_interval().as_secs() as i64,
+            )
+            .map_err(|e| format!("OIDCCacheDir {}: {e}", cfg.cache_dir().display()))?,
+        ),
+    })
+}
+
+/// Derives the keys of every server with a browser login from its `OIDCCryptoPassphrase`, once
+/// per distinct passphrase (PBKDF2 is deliberately slow), in the parent at post_config: the
+/// children inherit the key bytes instead of each deriving them again. Nothing but plain data.
+///
+/// # Safety
+/// `s` must be the live server list.
+pub unsafe fn derive_crypto_keys(s: *mut sys::server_rec) {
+    let mut derived: Vec<(String, CryptoKeys)> = Vec::new();
+    let mut srv = s;
+    while !srv.is_null() {
+        // SAFETY: srv walks the live server list.
+        if let Some(state) = unsafe { server_state(srv) }
+            && state.cfg.has_rp_config()
+            && let Some(pass) = state.cfg.crypto_passphrase.as_ref()
+        {
+            let pass = pass.expose();
+            let keys = match derived.iter().find(|(p, _)| p == pass) {
+                Some((_, k)) => k.clone(),
+                None => {
+                    let k = CryptoKeys::derive(pass, None);
+                    derived.push((pass.clone(), k.clone()));
+                    k
+                }
+            };
+            let _ = state.crypto_keys.set(keys);
+        }
+        srv = unsafe { (*srv).next };
     }
-    let passphrase = cfg
-        .crypto_passphrase
-        .as_ref()
-        .ok_or("OIDCCacheEncrypt needs OIDCCryptoPassphrase")?;
-    let keys = Arc::new(CryptoKeys::derive(passphrase.expose(), None));
-    Ok(Arc::new(EncryptedCache::new(backend, keys)))
 }
 
 /// The server state of `s`.

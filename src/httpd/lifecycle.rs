@@ -77,6 +77,7 @@ pub unsafe extern "C" fn post_config(
                 != sys::AP_SQ_MS_CREATE_PRE_CONFIG as c_int
             {
                 report_problems(s, Severity::Warning, log::WARNING);
+                super::config::derive_crypto_keys(s);
             }
             // Shared memory for the session caches, inherited by the children (kept across
             // graceful restarts; see shm.rs).
@@ -115,9 +116,8 @@ pub unsafe extern "C" fn child_init(_pchild: *mut sys::apr_pool_t, s: *mut sys::
                         "oidc_rs: cannot set up bearer-token validation: {e}"
                     );
                 }
-                // The browser login: HTTP client, session cache and the keys derived from
-                // OIDCCryptoPassphrase (deliberately slow PBKDF2: done once here, not on the
-                // first request).
+                // The browser login: HTTP client, session cache, the keys derived in the
+                // parent.
                 if let Some(state) = server_state(srv)
                     && state.cfg.has_rp_config()
                     && let Err(e) = state.relying_party(srv)

@@ -24,8 +24,8 @@ use std::sync::Arc;
 use serde_json::Map;
 
 pub use settings::{
-    AuthRequestMethod, PassIdTokenAs, PassUserInfoAs, PkceMethod, ProviderSource, ResponseMode,
-    RpRequestSettings, RpSettings, TrustedForwarded, UnAuthAction,
+    AuthRequestMethod, DEFAULT_SESSION_COOKIE, PassIdTokenAs, PassUserInfoAs, PkceMethod,
+    ProviderSource, ResponseMode, RpRequestSettings, RpSettings, TrustedForwarded, UnAuthAction,
 };
 
 use crate::claims::{self, ClaimOutput};
@@ -82,8 +82,14 @@ struct Found {
 impl RelyingParty {
     /// Made lazily in the child process from the server's final config and its session cache:
     /// one HTTP client (bounded by `OIDCHTTPTimeoutLong`, as the token endpoint call is the
-    /// slowest one), the keys derived from `OIDCCryptoPassphrase`, the system clock.
-    pub fn new(cfg: &ServerConfig, cache: Arc<dyn Cache>) -> Result<RelyingParty, String> {
+    /// slowest one), the keys from `OIDCCryptoPassphrase`, the system clock.
+    /// `keys`: derived from `OIDCCryptoPassphrase` already (by the parent), or `None` to derive
+    /// them here.
+    pub fn new(
+        cfg: &ServerConfig,
+        cache: Arc<dyn Cache>,
+        keys: Option<CryptoKeys>,
+    ) -> Result<RelyingParty, String> {
         let settings = RpSettings::from_config(cfg)?;
         let passphrase = cfg
             .crypto_passphrase
@@ -102,7 +108,7 @@ impl RelyingParty {
             Box::new(http),
             Box::new(SystemClock),
             cache,
-            CryptoKeys::derive(passphrase.expose(), None),
+            keys.unwrap_or_else(|| CryptoKeys::derive(passphrase.expose(), None)),
         ))
     }
 
@@ -182,10 +188,10 @@ impl RelyingParty {
             }
             Err(e) => return SessionLookup::Unavailable(e.to_string()),
         };
-        let session = match self.hot.get(&key, &entry.value) {
+        let session = match self.hot.get(&key, &entry.value, now) {
             Some(s) => s,
             None => {
-                let Some(record) = session::open(&self.keys, &entry.value) else {
+                let Some(record) = session::open(&self.keys, &key, &entry.value) else {
                     return SessionLookup::Invalid("session record could not be opened".into());
                 };
                 let s = Arc::new(OpenSession::new(record));
@@ -247,8 +253,8 @@ impl RelyingParty {
     }
 
     fn store_session(&self, id: &str, record: &SessionRecord, now: i64) -> Result<(), String> {
-        let sealed = session::seal(&self.keys, record)?;
         let key = session::cache_key(id);
+        let sealed = session::seal(&self.keys, &key, record)?;
         let expires = self.entry_expiry(record.expires_at, now);
         self.cache
             .set(CacheSection::Session, &key, &sealed, expires, now)
@@ -284,13 +290,11 @@ impl RelyingParty {
     }
 
     fn clear_session_cookie(&self, rs: &RpRequestSettings) -> String {
-        let mut c = format!("{}=; Path={}", rs.cookie_name(), rs.cookie_path());
-        if let Some(d) = &self.settings.cookie_domain {
-            c.push_str("; Domain=");
-            c.push_str(d);
-        }
-        c.push_str("; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly");
-        c
+        authorize::clear_cookie_in(
+            rs.cookie_name(),
+            rs.cookie_path(),
+            self.settings.cookie_domain.as_deref(),
+        )
     }
 
     /// Cookies get `Secure` when the browser talks https (directly or via a trusted proxy).
@@ -387,18 +391,12 @@ impl RelyingParty {
 
     /// Incoming headers that look like ours (`OIDC_*`, the claim prefix, `OIDCAuthNHeader`).
     fn spoofed_headers(&self, req: &dyn RequestView, rs: &RpRequestSettings) -> Vec<String> {
-        let mut remove = Vec::new();
-        req.visit_header_names(&mut |name| {
-            if claims::must_scrub(
-                name,
-                &self.settings.claim_prefix,
-                rs.authn_header,
-                self.settings.whitelist.as_deref(),
-            ) {
-                remove.push(name.to_string());
-            }
-        });
-        remove
+        claims::spoofed_headers(
+            req,
+            &self.settings.claim_prefix,
+            rs.authn_header,
+            self.settings.whitelist.as_deref(),
+        )
     }
 
     // ---- no session ----
@@ -753,10 +751,7 @@ fn with_log_if_none(d: Decision, level: LogLevel, why: String) -> Decision {
 
 /// The `Cookie` header after `OIDCStripCookies`, when it changes.
 fn stripped_cookies(req: &dyn RequestView, rs: &RpRequestSettings) -> Option<String> {
-    if rs.strip_cookies.is_empty() {
-        return None;
-    }
-    token::strip_cookies(req.header("Cookie")?, rs.strip_cookies)
+    token::stripped_cookie_header(req, rs.strip_cookies)
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! byte comparison.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
@@ -21,8 +22,9 @@ pub const SESSION_CONTEXT: &[u8] = b"session";
 /// Length of a session id: 32 random bytes in base64url.
 pub const SESSION_ID_LEN: usize = 43;
 
-/// Bound on the per-process hot cache.
-pub const MAX_HOT_SESSIONS: usize = 10_000;
+/// Bound on the per-process hot cache (an entry holds the sealed bytes, the opened record and
+/// its renders: some kilobytes). Sessions beyond it still work; they are opened per request.
+pub const MAX_HOT_SESSIONS: usize = 1_000;
 
 /// Renders kept per session: one per distinct location setting, a handful at most.
 const MAX_RENDERS_PER_SESSION: usize = 8;
@@ -82,16 +84,24 @@ pub fn cache_key(id: &str) -> String {
     crate::jose::b64url_encode(&sha2::Sha256::digest(id.as_bytes()))
 }
 
-pub fn seal(keys: &CryptoKeys, record: &SessionRecord) -> Result<Vec<u8>, String> {
+/// The sealing context of the session stored under cache key `key`: a record copied to another
+/// key (another user's cookie) does not open there.
+fn context(key: &str) -> Vec<u8> {
+    [SESSION_CONTEXT, b"\0", key.as_bytes()].concat()
+}
+
+/// The stored form of `record` under cache key `key`.
+pub fn seal(keys: &CryptoKeys, key: &str, record: &SessionRecord) -> Result<Vec<u8>, String> {
     let json = serde_json::to_vec(record).map_err(|e| format!("session encoding: {e}"))?;
-    crypto::seal(keys, SESSION_CONTEXT, &json)
+    crypto::seal(keys, &context(key), &json)
         .map(String::into_bytes)
         .map_err(|e| format!("session sealing: {e}"))
 }
 
-pub fn open(keys: &CryptoKeys, value: &[u8]) -> Option<SessionRecord> {
+/// The record stored under cache key `key`; `None` when it does not open there.
+pub fn open(keys: &CryptoKeys, key: &str, value: &[u8]) -> Option<SessionRecord> {
     let s = std::str::from_utf8(value).ok()?;
-    let json = crypto::open(keys, SESSION_CONTEXT, s).ok()?;
+    let json = crypto::open(keys, &context(key), s).ok()?;
     serde_json::from_slice(&json).ok()
 }
 
@@ -165,6 +175,8 @@ struct Hot {
     /// session only when the cache still holds exactly these bytes.
     sealed: Vec<u8>,
     session: Arc<OpenSession>,
+    /// When a request last used it (Unix seconds), for eviction.
+    last_used: AtomicI64,
 }
 
 /// Per-process map session cache key -> opened session.
@@ -182,12 +194,18 @@ impl HotSessions {
     }
 
     /// The opened session for `key` when it was opened from exactly `sealed`.
-    pub fn get(&self, key: &str, sealed: &[u8]) -> Option<Arc<OpenSession>> {
+    pub fn get(&self, key: &str, sealed: &[u8], now: i64) -> Option<Arc<OpenSession>> {
         let map = self.map.read().ok()?;
         let hot = map.get(key)?;
-        (hot.sealed == sealed).then(|| hot.session.clone())
+        if hot.sealed != sealed {
+            return None;
+        }
+        hot.last_used.store(now, Ordering::Relaxed);
+        Some(hot.session.clone())
     }
 
+    /// Keeps `session`; when full, expired sessions go first, then the least recently used
+    /// tenth (so a burst of new sessions does not evict one entry per insertion).
     pub fn put(&self, key: &str, sealed: Vec<u8>, session: Arc<OpenSession>, now: i64) {
         let Ok(mut map) = self.map.write() else {
             return;
@@ -195,10 +213,23 @@ impl HotSessions {
         if map.len() >= self.max && !map.contains_key(key) {
             map.retain(|_, h| h.session.record.expires_at > now);
             if map.len() >= self.max {
-                map.clear();
+                let mut used: Vec<i64> = map
+                    .values()
+                    .map(|h| h.last_used.load(Ordering::Relaxed))
+                    .collect();
+                used.sort_unstable();
+                let cut = used[(used.len() / 10).min(used.len() - 1)];
+                map.retain(|_, h| h.last_used.load(Ordering::Relaxed) > cut);
             }
         }
-        map.insert(key.to_string(), Hot { sealed, session });
+        map.insert(
+            key.to_string(),
+            Hot {
+                sealed,
+                session,
+                last_used: AtomicI64::new(now),
+            },
+        );
     }
 
     pub fn remove(&self, key: &str) {

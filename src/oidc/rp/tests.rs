@@ -1875,15 +1875,43 @@ fn a_rewritten_session_record_is_reopened() {
         .get(CacheSection::Session, &key, NOW)
         .unwrap()
         .unwrap();
-    let mut rec = session::open(&keys(), &entry.value).unwrap();
+    let mut rec = session::open(&keys(), &key, &entry.value).unwrap();
     rec.access_token = Some("at-new".into());
-    let sealed = session::seal(&keys(), &rec).unwrap();
+    let sealed = session::seal(&keys(), &key, &rec).unwrap();
     w.cache
         .set(CacheSection::Session, &key, &sealed, entry.expires_at, NOW)
         .unwrap();
     let b = identity(w.rp.decide(&with_cookie(browser("/"), &cookie), &rs()));
     assert_eq!(a.rendered.header("OIDC_access_token"), Some("at-123"));
     assert_eq!(b.rendered.header("OIDC_access_token"), Some("at-new"));
+}
+
+#[test]
+fn a_session_record_copied_under_another_key_does_not_open() {
+    let w = world();
+    let cookie = login(&w, "/mesos/");
+    let other = login(&w, "/mesos/");
+    let key_of = |c: &str| session::cache_key(c.split('=').nth(1).unwrap());
+    let (mine, theirs) = (key_of(&cookie), key_of(&other));
+    let entry = w
+        .cache
+        .get(CacheSection::Session, &mine, NOW)
+        .unwrap()
+        .unwrap();
+    assert!(session::open(&keys(), &mine, &entry.value).is_some());
+    assert!(session::open(&keys(), &theirs, &entry.value).is_none());
+    // Planted in the store under the other user's key, it is no session for that cookie.
+    w.cache
+        .set(
+            CacheSection::Session,
+            &theirs,
+            &entry.value,
+            entry.expires_at,
+            NOW,
+        )
+        .unwrap();
+    let r = respond(w.rp.decide(&with_cookie(browser("/mesos/"), &other), &rs()));
+    assert_eq!(r.status, 302, "{r:?}");
 }
 
 #[test]
@@ -1924,15 +1952,23 @@ fn hot_session_cache_is_bounded() {
         NOW,
     );
     assert_eq!(hot.len(), 2, "the expired one made room");
-    assert!(hot.get("a", b"1").is_some());
-    assert!(hot.get("a", b"other bytes").is_none());
+    assert!(hot.get("a", b"1", NOW + 5).is_some());
+    assert!(hot.get("a", b"other bytes", NOW + 5).is_none());
     hot.put(
         "d",
         b"4".to_vec(),
         Arc::new(OpenSession::new(rec(NOW + 10))),
-        NOW,
+        NOW + 6,
     );
     assert!(hot.len() <= 2);
+    assert!(
+        hot.get("a", b"1", NOW + 7).is_some(),
+        "the recently used one stays"
+    );
+    assert!(
+        hot.get("c", b"3", NOW + 7).is_none(),
+        "the least recently used one went"
+    );
 }
 
 #[test]
