@@ -371,6 +371,23 @@ fn write_jansson_string(s: &str, buf: &mut Vec<u8>) {
     buf.push(b'"');
 }
 
+/// The incoming headers of `req` that [`must_scrub`] removes (spoofed identity headers), in
+/// arrival order.
+pub fn spoofed_headers(
+    req: &dyn crate::request::RequestView,
+    prefix: &str,
+    authn_header: Option<&str>,
+    whitelist: Option<&[String]>,
+) -> Vec<String> {
+    let mut remove = Vec::new();
+    req.visit_header_names(&mut |name| {
+        if must_scrub(name, prefix, authn_header, whitelist) {
+            remove.push(name.to_string());
+        }
+    });
+    remove
+}
+
 /// Whether an incoming request header must be removed before the module sets its own
 /// (`oidc_scrub_headers`). Names are compared in environment-variable form (ASCII letters upper
 /// case, every other non-alphanumeric byte `_`), so `oidc-x`, `OIDC_x` and `Oidc.x` are alike.

@@ -318,6 +318,44 @@ mod strip_tests {
     }
 }
 
+/// `application/x-www-form-urlencoded` (or query string) form of `pairs`, in order, every name
+/// and value percent-encoded by [`percent_encode`].
+pub fn form_encode<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                percent_encode(k.as_ref()),
+                percent_encode(v.as_ref())
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// `url` with `query` added: after `?`, or after `&` when `url` already has a query (nothing in
+/// between when it already ends with `?` or `&`).
+pub fn append_query(url: &str, query: &str) -> String {
+    let sep = if !url.contains('?') {
+        "?"
+    } else if url.ends_with('?') || url.ends_with('&') {
+        ""
+    } else {
+        "&"
+    };
+    format!("{url}{sep}{query}")
+}
+
+/// `OIDCStripCookies` applied to the request's `Cookie` header: its new value (empty: remove
+/// the header), or `None` when nothing changes.
+pub fn stripped_cookie_header(req: &dyn RequestView, strip: &[String]) -> Option<String> {
+    if strip.is_empty() {
+        return None;
+    }
+    strip_cookies(req.header("Cookie")?, strip)
+}
+
 /// The `Cookie` header without the cookies named in `strip` (`OIDCStripCookies`), or `None`
 /// when none of them is present. Names are compared exactly, as the C module does; the other
 /// cookies keep their order and bytes and are joined with `"; "`. An empty result means the

@@ -9,8 +9,8 @@ use super::values::{ClaimEncoding, PassClaimsAs, TokenSource};
 
 /// 2.4.12.3's defaults of the per-directory settings.
 pub mod defaults {
-    pub const STATE_COOKIE_PREFIX: &str = "mod_auth_openidc_state_";
-    pub const COOKIE: &str = "mod_auth_openidc_session";
+    pub const STATE_COOKIE_PREFIX: &str = crate::oidc::authorize::DEFAULT_STATE_COOKIE_PREFIX;
+    pub const COOKIE: &str = crate::oidc::rp::DEFAULT_SESSION_COOKIE;
     pub const COOKIE_PATH: &str = "/";
 }
 

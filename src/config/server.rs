@@ -481,8 +481,6 @@ pub mod defaults {
     pub const CACHE_SHM_MAX: u32 = 500;
     pub const CACHE_SHM_ENTRY_SIZE_MAX: u32 = 16384 + 512 + 17;
     pub const CACHE_FILE_CLEAN_INTERVAL: u32 = 60;
-    /// How long provider metadata is cached when OIDCProviderMetadataRefreshInterval is 0.
-    pub const PROVIDER_METADATA_TTL: u32 = 3600 * 24;
     pub const ID_TOKEN_IAT_SLACK: u32 = 600;
     pub const STATE_TIMEOUT: u32 = 300;
     pub const STATE_MAX_NUMBER_OF_COOKIES: u32 = 7;
@@ -628,19 +626,10 @@ impl ServerConfig {
     // -----------------------------------------------------------------------------------------
     // OpenID Connect relying party
 
-    /// `OIDCProviderMetadataRefreshInterval` in seconds, default 0 (see
-    /// [`Self::provider_metadata_ttl`]).
+    /// `OIDCProviderMetadataRefreshInterval` in seconds, default 0: fetched metadata is used for
+    /// 24 hours (2.4.12.3; see `oidc::rp::provider`).
     pub fn provider_metadata_refresh_interval(&self) -> u32 {
         self.provider_metadata_refresh_interval.unwrap_or(0)
-    }
-
-    /// How long fetched provider metadata is used before it is fetched again: the refresh
-    /// interval, or 24 hours when it is 0 (2.4.12.3).
-    pub fn provider_metadata_ttl(&self) -> Duration {
-        match self.provider_metadata_refresh_interval() {
-            0 => secs(defaults::PROVIDER_METADATA_TTL),
-            n => secs(n),
-        }
     }
 
     /// `OIDCProviderTokenEndpointAuth`; unset: `client_secret_basic` when `OIDCClientSecret` is

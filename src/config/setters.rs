@@ -26,7 +26,7 @@ use super::types::{
 };
 use super::url;
 use super::values::{ClaimEncoding, RemoteUserClaim, TokenSource};
-use crate::jose::Alg;
+use crate::jose::{Alg, MIN_RSA_BITS};
 use crate::oidc::authorize::StateInputHeaders;
 
 type R = Result<(), String>;
@@ -1067,9 +1067,6 @@ pub fn private_key_files(cfg: &mut ServerConfig, args: &Args) -> R {
     Ok(())
 }
 
-/// RSA keys below this size are refused (RFC 7518 section 3.3).
-const MIN_RSA_BITS: u32 = 2048;
-
 fn read_private_key_file(path: &Path, kid: Option<&str>) -> Result<PrivateKeyFile, String> {
     let shown = path.display();
     let file = File::open(path).map_err(|e| format!("cannot read \"{shown}\": {e}"))?;
@@ -1103,6 +1100,10 @@ fn read_private_key_file(path: &Path, kid: Option<&str>) -> Result<PrivateKeyFil
             ));
         }
     };
+    // What the token endpoint's client authentication will sign with must load now, with the
+    // signer's own rules (key sizes, curves), not fail in every child later.
+    crate::jose::SigningKey::from_pem(None, pem.expose())
+        .map_err(|e| format!("\"{shown}\": {e}"))?;
     let pkcs8 = pkey
         .private_key_to_pkcs8()
         .map_err(|e| format!("cannot encode the private key in \"{shown}\": {e}"))?;

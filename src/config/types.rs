@@ -388,12 +388,12 @@ pub enum SameSite {
 }
 
 impl SameSite {
-    /// The attribute as it goes into `Set-Cookie`.
-    pub fn attribute(self) -> &'static str {
+    /// The value of the `SameSite` attribute in `Set-Cookie`.
+    pub fn value(self) -> &'static str {
         match self {
-            SameSite::Strict => "SameSite=Strict",
-            SameSite::Lax => "SameSite=Lax",
-            SameSite::None => "SameSite=None",
+            SameSite::Strict => "Strict",
+            SameSite::Lax => "Lax",
+            SameSite::None => "None",
         }
     }
 }

@@ -18,9 +18,6 @@ use serde_json::{Map, Value};
 use super::jwk::{MAX_RSA_BITS, MIN_RSA_BITS};
 use super::{Alg, Curve, JoseError, KeyFamily, b64url_encode};
 
-/// Private key files larger than this are refused.
-const MAX_KEY_FILE_LEN: u64 = 1 << 20;
-
 #[derive(Clone)]
 enum Material {
     Rsa { key: PKey<Private>, bits: u32 },
@@ -59,6 +56,18 @@ impl SigningKey {
         // to read one from the terminal.
         let pkey = PKey::private_key_from_pem_callback(pem, |_buf| Ok(0))
             .map_err(|_| JoseError::config("not an unencrypted PEM private key"))?;
+        SigningKey::from_pkey(kid, pkey)
+    }
+
+    /// A private key from DER PKCS#8 (as the config layer keeps `OIDCPrivateKeyFiles`), with
+    /// the rules of [`SigningKey::from_pem`].
+    pub fn from_pkcs8_der(kid: Option<String>, der: &[u8]) -> Result<SigningKey, JoseError> {
+        let pkey = PKey::private_key_from_pkcs8(der)
+            .map_err(|_| JoseError::config("not a PKCS#8 private key"))?;
+        SigningKey::from_pkey(kid, pkey)
+    }
+
+    fn from_pkey(kid: Option<String>, pkey: PKey<Private>) -> Result<SigningKey, JoseError> {
         let material = match pkey.id() {
             Id::RSA => {
                 let rsa = pkey
@@ -98,20 +107,6 @@ impl SigningKey {
             }
         };
         Ok(SigningKey { kid, material })
-    }
-
-    /// An `OIDCPrivateKeyFiles` entry, `[<kid>#]<filename>`: reads and parses the PEM file.
-    /// An empty kid counts as none. Errors name the file but never show its contents.
-    pub fn from_file_spec(spec: &str) -> Result<SigningKey, JoseError> {
-        let (kid, path) = match spec.split_once('#') {
-            Some((kid, path)) => ((!kid.is_empty()).then(|| kid.to_owned()), path),
-            None => (None, spec),
-        };
-        if path.is_empty() {
-            return Err(JoseError::config("private key file name not set"));
-        }
-        let pem = read_limited(path)?;
-        SigningKey::from_pem(kid, &pem).map_err(|e| JoseError::config(format!("{path}: {e}")))
     }
 
     /// An HMAC secret (for HS256/384/512, e.g. the client secret for `client_secret_jwt`).
@@ -209,19 +204,6 @@ impl SigningKey {
             }
         }
     }
-}
-
-fn read_limited(path: &str) -> Result<Vec<u8>, JoseError> {
-    use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| JoseError::config(format!("{path}: {e}")))?;
-    let mut buf = Vec::new();
-    file.take(MAX_KEY_FILE_LEN + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| JoseError::config(format!("{path}: {e}")))?;
-    if buf.len() as u64 > MAX_KEY_FILE_LEN {
-        return Err(JoseError::config(format!("{path}: file too large")));
-    }
-    Ok(buf)
 }
 
 /// Sign `claims` as a compact JWS with `key` and `alg`. The header is `header` with `alg` set to
@@ -444,25 +426,5 @@ mod tests {
         let rsa = SigningKey::from_pem(None, &private_pem(&TestKey::rsa(None))).unwrap();
         let d = format!("{rsa:?}");
         assert!(d.contains("RSA 2048") && !d.contains("BEGIN"), "{d}");
-    }
-
-    #[test]
-    fn file_spec_with_kid_and_errors() {
-        let dir = std::env::temp_dir().join(format!("sign-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("key.pem");
-        std::fs::write(&path, private_pem(&TestKey::rsa(None))).unwrap();
-        let p = path.to_str().unwrap();
-        let k = SigningKey::from_file_spec(&format!("mykid#{p}")).unwrap();
-        assert_eq!(k.kid(), Some("mykid"));
-        assert_eq!(k.default_alg(), Alg::RS256);
-        assert_eq!(SigningKey::from_file_spec(p).unwrap().kid(), None);
-        assert_eq!(
-            SigningKey::from_file_spec(&format!("#{p}")).unwrap().kid(),
-            None
-        );
-        assert!(SigningKey::from_file_spec("kid#").is_err());
-        assert!(SigningKey::from_file_spec(&format!("{p}.missing")).is_err());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -5,7 +5,8 @@
 use serde_json::{Map, Value};
 
 use crate::deps::{HttpClient, HttpMethod, HttpRequest};
-use crate::oidc::client_auth::{basic_authorization, form_encode};
+use crate::oidc::client_auth::basic_authorization;
+use crate::token::form_encode;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IntrospectionAuth {

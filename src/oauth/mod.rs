@@ -180,18 +180,12 @@ impl ResourceServer {
 
     /// Incoming headers that look like ours (`OIDC_*`, the claim prefix, `OIDCAuthNHeader`).
     fn spoofed_headers(&self, req: &dyn RequestView, rs: &RequestSettings) -> Vec<String> {
-        let mut remove = Vec::new();
-        req.visit_header_names(&mut |name| {
-            if claims::must_scrub(
-                name,
-                &self.settings.claim_prefix,
-                rs.authn_header,
-                self.settings.whitelist.as_deref(),
-            ) {
-                remove.push(name.to_string());
-            }
-        });
-        remove
+        claims::spoofed_headers(
+            req,
+            &self.settings.claim_prefix,
+            rs.authn_header,
+            self.settings.whitelist.as_deref(),
+        )
     }
 
     /// User, claim headers/env and `OIDC_access_token` for a valid token; `None` when
@@ -398,10 +392,7 @@ impl ResourceServer {
 
 /// The `Cookie` header after `OIDCStripCookies`, when it changes.
 fn stripped_cookies(req: &dyn RequestView, rs: &RequestSettings) -> Option<String> {
-    if rs.strip_cookies.is_empty() {
-        return None;
-    }
-    token::strip_cookies(req.header("Cookie")?, rs.strip_cookies)
+    token::stripped_cookie_header(req, rs.strip_cookies)
 }
 
 /// RFC 6750 §3 challenge, shaped as the C module shapes it (`Basic` when only basic is accepted).

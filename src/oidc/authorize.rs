@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
 use crate::crypto::{self, CryptoError, CryptoKeys};
-use crate::token::{percent_decode, percent_encode};
+use crate::token::{append_query, form_encode, percent_decode};
 
 /// The context label the state cookie is sealed under (never shared with sessions or tokens).
 pub const STATE_CONTEXT: &[u8] = b"state";
@@ -251,20 +251,7 @@ pub fn authorization_params(p: &AuthRequest) -> Vec<(&str, &str)> {
 /// names and any of the parameters above). Every value is percent-encoded (space as `%20`).
 /// Joined to `endpoint` with `?`, or with `&` when it already has a query.
 pub fn authorization_url(endpoint: &str, p: &AuthRequest) -> String {
-    let params = authorization_params(p);
-    let query = params
-        .iter()
-        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    let sep = if !endpoint.contains('?') {
-        "?"
-    } else if endpoint.ends_with('?') || endpoint.ends_with('&') {
-        ""
-    } else {
-        "&"
-    };
-    format!("{endpoint}{sep}{query}")
+    append_query(endpoint, &form_encode(&authorization_params(p)))
 }
 
 /// Parse an `OIDCAuthRequestParams` value (`k=v&k2=v2`, percent-encoded as in a query string)
@@ -355,7 +342,13 @@ pub fn state_cookie(name: &str, value: &str, secure: bool, same_site: Option<&st
 
 /// A `Set-Cookie` value that deletes cookie `name` on `path`.
 pub fn clear_cookie(name: &str, path: &str) -> String {
-    format!("{name}=; Path={path}; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly")
+    clear_cookie_in(name, path, None)
+}
+
+/// A `Set-Cookie` value that deletes cookie `name` on `path` of `domain` (`OIDCCookieDomain`).
+pub fn clear_cookie_in(name: &str, path: &str, domain: Option<&str>) -> String {
+    let domain = domain.map(|d| format!("; Domain={d}")).unwrap_or_default();
+    format!("{name}=; Path={path}{domain}; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly")
 }
 
 #[cfg(test)]

@@ -232,21 +232,12 @@ pub fn basic_authorization(client_id: &str, client_secret: &str) -> String {
     )
 }
 
-/// `application/x-www-form-urlencoded` body of `pairs`, in order.
-pub fn form_encode(pairs: &[(String, String)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::jose::testkit::TestKey;
     use crate::jose::{Jwk, KeySet, parse_compact, verify_signature};
-    use crate::token::form_decode;
+    use crate::token::{form_decode, form_encode};
 
     const EP: &str = "https://op.example/token";
     const NOW: i64 = 1_700_000_000;

@@ -9,8 +9,9 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use super::client_auth::{ClientAuthError, ClientCredentials, form_encode};
+use super::client_auth::{ClientAuthError, ClientCredentials};
 use crate::deps::{HttpClient, HttpError, HttpMethod, HttpRequest, HttpResponse};
+use crate::token::form_encode;
 
 /// `expires_in` values above this (ten years) are treated as absent.
 pub const MAX_EXPIRES_IN: i64 = 10 * 365 * 24 * 3600;

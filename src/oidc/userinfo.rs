@@ -11,9 +11,9 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use super::client_auth::form_encode;
 use super::token_endpoint::clean;
 use crate::deps::{HttpClient, HttpError, HttpMethod, HttpRequest, HttpResponse};
+use crate::token::form_encode;
 
 /// `OIDCUserInfoTokenMethod`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -66,10 +66,11 @@ pub enum UserInfoError {
 }
 
 impl UserInfoError {
-    /// True when the provider could not be reached or failed on its side (5xx).
+    /// True when the provider could not be reached, failed on its side (5xx) or answered
+    /// garbage (as the token endpoint's errors: a 503 page, not a refused login).
     pub fn is_outage(&self) -> bool {
         match self {
-            UserInfoError::Unavailable(_) => true,
+            UserInfoError::Unavailable(_) | UserInfoError::BadResponse(_) => true,
             UserInfoError::Status { status, .. } => *status >= 500,
             _ => false,
         }
@@ -364,7 +365,9 @@ mod tests {
                 "{}: {e:?}",
                 String::from_utf8_lossy(body)
             );
-            assert!(!e.is_outage());
+            // Garbage from the provider is its failure, not a refused login: 503 like the
+            // token endpoint's.
+            assert!(e.is_outage());
         }
     }
 

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 use crate::decision::{LogLevel, Response};
 use crate::request::RequestView;
-use crate::token::{form_param, percent_encode};
+use crate::token::{append_query, form_encode, form_param};
 
 use super::{RelyingParty, RpRequestSettings, SessionLookup, pages, urls};
 
@@ -78,22 +78,16 @@ impl RelyingParty {
                 && let Ok(provider) = self.provider.get(&self.settings, self.http.as_ref(), now)
                 && let Some(end) = &provider.meta.end_session_endpoint
             {
-                let mut u = end.clone();
-                let mut sep = if u.contains('?') { '&' } else { '?' };
-                u.push(sep);
-                u.push_str("id_token_hint=");
-                u.push_str(&percent_encode(&found.session.record.id_token));
-                sep = '&';
+                let mut params = vec![("id_token_hint", found.session.record.id_token.clone())];
                 if let Some(t) = &target {
                     let absolute = if t.starts_with('/') {
                         format!("{}{t}", origin.base())
                     } else {
                         t.clone()
                     };
-                    u.push(sep);
-                    u.push_str("post_logout_redirect_uri=");
-                    u.push_str(&percent_encode(&absolute));
+                    params.push(("post_logout_redirect_uri", absolute));
                 }
+                let u = append_query(end, &form_encode(&params));
                 target = Some(u);
             }
         }

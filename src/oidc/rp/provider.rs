@@ -138,10 +138,21 @@ impl ProviderCache {
         if let Some(p) = self.fresh(now, lifetime) {
             return Ok(p);
         }
-        let mut last_failure = self
-            .fetching
-            .lock()
-            .map_err(|_| "provider lock poisoned".to_string())?;
+        // One thread refreshes; while it does, the others keep using the last good metadata
+        // (they wait only when there is none yet).
+        let mut last_failure = match self.fetching.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::WouldBlock) => match self.last_good() {
+                Some(p) => return Ok(p),
+                None => self
+                    .fetching
+                    .lock()
+                    .map_err(|_| "provider lock poisoned".to_string())?,
+            },
+            Err(std::sync::TryLockError::Poisoned(_)) => {
+                return Err("provider lock poisoned".to_string());
+            }
+        };
         if let Some(p) = self.fresh(now, lifetime) {
             return Ok(p); // fetched by another thread while we waited
         }

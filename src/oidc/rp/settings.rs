@@ -300,7 +300,7 @@ impl RpSettings {
         let signing_key = match cfg.private_key_files.first() {
             None => None,
             Some(f) => Some(
-                SigningKey::from_pem(f.kid.clone(), &pkcs8_pem(f.pkcs8_der.expose()))
+                SigningKey::from_pkcs8_der(f.kid.clone(), f.pkcs8_der.expose())
                     .map_err(|e| format!("OIDCPrivateKeyFiles {}: {e}", f.path.display()))?,
             ),
         };
@@ -345,7 +345,7 @@ impl RpSettings {
         s.delete_oldest_state_cookies = cfg.state_delete_oldest_cookies();
         let same_site = |kind| {
             cfg.cookie_same_site_for(kind)
-                .map(|v: SameSite| v.attribute().trim_start_matches("SameSite=").to_string())
+                .map(|v: SameSite| v.value().to_string())
         };
         s.state_cookie_same_site = same_site(CookieKind::State);
         s.session_cookie_same_site = same_site(CookieKind::SessionAfterLogin);
@@ -401,19 +401,6 @@ fn static_provider(cfg: &ServerConfig) -> Result<ProviderMetadata, String> {
         response_types_supported: Vec::new(),
         code_challenge_methods_supported: Vec::new(),
     })
-}
-
-/// PEM text of a DER PKCS#8 private key (what [`SigningKey::from_pem`] reads).
-fn pkcs8_pem(der: &[u8]) -> Vec<u8> {
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        pem.push_str(std::str::from_utf8(line).unwrap_or_default());
-        pem.push('\n');
-    }
-    pem.push_str("-----END PRIVATE KEY-----\n");
-    pem.into_bytes()
 }
 
 impl<'a> RpRequestSettings<'a> {
