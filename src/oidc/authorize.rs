@@ -34,6 +34,9 @@ pub const DEFAULT_STATE_COOKIE_PREFIX: &str = "mod_auth_openidc_state_";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StateRecord {
+    /// The `state` parameter this record was made for (its cookie is named after it too; the
+    /// callback compares both, so a sealed record moved under another cookie name is refused).
+    pub state: String,
     /// The absolute URL the browser asked for; the callback redirects back to it.
     pub original_url: String,
     /// The method of the original request (`GET`, `POST`, ...).
@@ -68,6 +71,8 @@ pub enum StateError {
     Expired,
     /// Made for a browser with other `User-Agent`/`X-Forwarded-For` headers.
     FingerprintMismatch,
+    /// Made for another `state` value than the one the callback carries.
+    StateMismatch,
 }
 
 impl fmt::Display for StateError {
@@ -79,6 +84,9 @@ impl fmt::Display for StateError {
             StateError::Expired => f.write_str("state has expired (OIDCStateTimeout)"),
             StateError::FingerprintMismatch => {
                 f.write_str("state was made for another browser (OIDCStateInputHeaders)")
+            }
+            StateError::StateMismatch => {
+                f.write_str("state cookie was made for another state value")
             }
         }
     }
@@ -92,12 +100,13 @@ pub fn seal_state(keys: &CryptoKeys, record: &StateRecord) -> Result<String, Sta
     crypto::seal(keys, STATE_CONTEXT, &json).map_err(StateError::Seal)
 }
 
-/// Open a state cookie value and check it: it must authenticate under `keys`, be a state record,
-/// not be older than `timeout_secs` at `now` (a non-positive timeout refuses everything older
-/// than `now`), and carry `fingerprint` (constant-time comparison).
+/// Open a state cookie value and check it: it must authenticate under `keys`, be a state record
+/// made for `state`, not be older than `timeout_secs` at `now` (a non-positive timeout refuses
+/// everything older than `now`), and carry `fingerprint` (constant-time comparisons).
 pub fn open_state(
     keys: &CryptoKeys,
     cookie_value: &str,
+    state: &str,
     now: i64,
     timeout_secs: i64,
     fingerprint: &str,
@@ -106,6 +115,9 @@ pub fn open_state(
     let record: StateRecord = serde_json::from_slice(&json).map_err(|_| StateError::Malformed)?;
     if now > record.created_at.saturating_add(timeout_secs.max(0)) {
         return Err(StateError::Expired);
+    }
+    if !crypto::ct_eq(record.state.as_bytes(), state.as_bytes()) {
+        return Err(StateError::StateMismatch);
     }
     if !crypto::ct_eq(record.fingerprint.as_bytes(), fingerprint.as_bytes()) {
         return Err(StateError::FingerprintMismatch);

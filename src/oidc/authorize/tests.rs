@@ -8,8 +8,11 @@ fn keys(pass: &str) -> CryptoKeys {
     CryptoKeys::derive_with_iterations(pass, None, IT)
 }
 
+const ST: &str = "st-0123456789";
+
 fn record() -> StateRecord {
     StateRecord {
+        state: ST.into(),
         original_url: "https://rp.example/mesos/a%20b?x=1&y=%C3%A9".into(),
         original_method: "GET".into(),
         nonce: "n-0S6_WzA2Mj".into(),
@@ -31,7 +34,10 @@ fn fp() -> String {
 fn state_round_trips() {
     let k = keys("secret");
     let sealed = seal_state(&k, &record()).unwrap();
-    assert_eq!(open_state(&k, &sealed, NOW + 10, 300, &fp()), Ok(record()));
+    assert_eq!(
+        open_state(&k, &sealed, ST, NOW + 10, 300, &fp()),
+        Ok(record())
+    );
 }
 
 #[test]
@@ -40,7 +46,7 @@ fn state_is_compact_json_inside() {
     let sealed = seal_state(&k, &record()).unwrap();
     let json = crypto::open(&k, b"state", &sealed).unwrap();
     let text = String::from_utf8(json).unwrap();
-    assert!(text.starts_with("{\"original_url\":"), "{text}");
+    assert!(text.starts_with("{\"state\":"), "{text}");
     assert!(!text.contains(": "), "not compact: {text}");
 }
 
@@ -61,19 +67,19 @@ fn tampered_state_is_refused() {
     bytes[mid] = if bytes[mid] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(bytes).unwrap();
     assert!(matches!(
-        open_state(&k, &tampered, NOW, 300, &fp()),
+        open_state(&k, &tampered, ST, NOW, 300, &fp()),
         Err(StateError::Unopenable(_))
     ));
     assert!(matches!(
-        open_state(&k, &sealed[..sealed.len() - 1], NOW, 300, &fp()),
+        open_state(&k, &sealed[..sealed.len() - 1], ST, NOW, 300, &fp()),
         Err(StateError::Unopenable(_))
     ));
     assert!(matches!(
-        open_state(&k, "", NOW, 300, &fp()),
+        open_state(&k, "", ST, NOW, 300, &fp()),
         Err(StateError::Unopenable(_))
     ));
     assert!(matches!(
-        open_state(&k, "not base64 !", NOW, 300, &fp()),
+        open_state(&k, "not base64 !", ST, NOW, 300, &fp()),
         Err(StateError::Unopenable(_))
     ));
 }
@@ -82,7 +88,7 @@ fn tampered_state_is_refused() {
 fn state_from_another_key_is_refused() {
     let sealed = seal_state(&keys("other"), &record()).unwrap();
     assert_eq!(
-        open_state(&keys("secret"), &sealed, NOW, 300, &fp()),
+        open_state(&keys("secret"), &sealed, ST, NOW, 300, &fp()),
         Err(StateError::Unopenable(CryptoError::AuthenticationFailed))
     );
 }
@@ -94,7 +100,7 @@ fn value_sealed_for_another_context_is_refused() {
     let json = serde_json::to_vec(&record()).unwrap();
     let sealed = crypto::seal(&k, b"session", &json).unwrap();
     assert_eq!(
-        open_state(&k, &sealed, NOW, 300, &fp()),
+        open_state(&k, &sealed, ST, NOW, 300, &fp()),
         Err(StateError::Unopenable(CryptoError::AuthenticationFailed))
     );
 }
@@ -110,7 +116,7 @@ fn sealed_non_record_is_malformed() {
     ] {
         let sealed = crypto::seal(&k, b"state", body).unwrap();
         assert_eq!(
-            open_state(&k, &sealed, 1, 300, "f"),
+            open_state(&k, &sealed, ST, 1, 300, "f"),
             Err(StateError::Malformed)
         );
     }
@@ -121,13 +127,13 @@ fn expired_state_is_refused() {
     let k = keys("secret");
     let sealed = seal_state(&k, &record()).unwrap();
     // `now > created_at + timeout` is expired, equal is still fine (as the C module)
-    assert!(open_state(&k, &sealed, NOW + 300, 300, &fp()).is_ok());
+    assert!(open_state(&k, &sealed, ST, NOW + 300, 300, &fp()).is_ok());
     assert_eq!(
-        open_state(&k, &sealed, NOW + 301, 300, &fp()),
+        open_state(&k, &sealed, ST, NOW + 301, 300, &fp()),
         Err(StateError::Expired)
     );
     assert_eq!(
-        open_state(&k, &sealed, NOW + 61, 60, &fp()),
+        open_state(&k, &sealed, ST, NOW + 61, 60, &fp()),
         Err(StateError::Expired)
     );
     assert_eq!(DEFAULT_STATE_TIMEOUT, 300);
@@ -139,17 +145,17 @@ fn extreme_timestamps_do_not_overflow() {
     let mut r = record();
     r.created_at = i64::MAX;
     let sealed = seal_state(&k, &r).unwrap();
-    assert!(open_state(&k, &sealed, i64::MAX, i64::MAX, &r.fingerprint).is_ok());
+    assert!(open_state(&k, &sealed, ST, i64::MAX, i64::MAX, &r.fingerprint).is_ok());
     r.created_at = i64::MIN;
     let sealed = seal_state(&k, &r).unwrap();
     assert_eq!(
-        open_state(&k, &sealed, NOW, 300, &r.fingerprint),
+        open_state(&k, &sealed, ST, NOW, 300, &r.fingerprint),
         Err(StateError::Expired)
     );
     // a negative timeout refuses anything older than now
     let sealed = seal_state(&k, &record()).unwrap();
     assert_eq!(
-        open_state(&k, &sealed, NOW + 1, -5, &fp()),
+        open_state(&k, &sealed, ST, NOW + 1, -5, &fp()),
         Err(StateError::Expired)
     );
 }
@@ -164,16 +170,16 @@ fn foreign_fingerprint_is_refused() {
         StateInputHeaders::Both,
     );
     assert_eq!(
-        open_state(&k, &sealed, NOW, 300, &other_ua),
+        open_state(&k, &sealed, ST, NOW, 300, &other_ua),
         Err(StateError::FingerprintMismatch)
     );
     let other_ip = fingerprint(Some(UA), Some("198.51.100.1"), StateInputHeaders::Both);
     assert_eq!(
-        open_state(&k, &sealed, NOW, 300, &other_ip),
+        open_state(&k, &sealed, ST, NOW, 300, &other_ip),
         Err(StateError::FingerprintMismatch)
     );
     assert_eq!(
-        open_state(&k, &sealed, NOW, 300, ""),
+        open_state(&k, &sealed, ST, NOW, 300, ""),
         Err(StateError::FingerprintMismatch)
     );
 }
@@ -198,7 +204,7 @@ fn state_errors_name_the_reason() {
 fn errors_do_not_leak_contents() {
     let k = keys("secret");
     let sealed = seal_state(&k, &record()).unwrap();
-    let e = open_state(&keys("x"), &sealed, NOW, 300, &fp()).unwrap_err();
+    let e = open_state(&keys("x"), &sealed, ST, NOW, 300, &fp()).unwrap_err();
     assert!(!e.to_string().contains(&sealed));
 }
 
@@ -545,4 +551,15 @@ fn clear_cookie_matches_reference() {
         clear_cookie("mod_auth_openidc_state_abc", "/"),
         "mod_auth_openidc_state_abc=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly"
     );
+}
+
+#[test]
+fn state_record_is_bound_to_its_state_value() {
+    let k = keys("secret");
+    let sealed = seal_state(&k, &record()).unwrap();
+    assert_eq!(
+        open_state(&k, &sealed, "st-another", NOW, 300, &fp()),
+        Err(StateError::StateMismatch)
+    );
+    assert!(open_state(&k, &sealed, ST, NOW, 300, &fp()).is_ok());
 }

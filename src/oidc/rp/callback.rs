@@ -69,6 +69,7 @@ impl RelyingParty {
         let record = match authorize::open_state(
             &self.keys,
             value,
+            &state,
             now,
             self.settings.state_timeout,
             &self.fingerprint(req),

@@ -575,6 +575,7 @@ impl RelyingParty {
             None
         };
         let mut record = StateRecord {
+            state: state.clone(),
             original_url: urls::current_url(req, &origin),
             original_method: req.method().to_string(),
             nonce: nonce.clone(),

@@ -1887,6 +1887,23 @@ fn a_rewritten_session_record_is_reopened() {
 }
 
 #[test]
+fn a_state_cookie_moved_under_another_state_name_is_refused() {
+    let w = world();
+    let first = start(&w, "/mesos/a");
+    let second = start(&w, "/mesos/b");
+    let value = first.state_cookie.split_once('=').unwrap().1;
+    let moved = Started {
+        state: second.state.clone(),
+        nonce: first.nonce.clone(),
+        state_cookie: format!("mod_auth_openidc_state_{}={value}", second.state),
+    };
+    w.op.issue(&w.op.key.mint(&w.op.id_claims(&first.nonce)));
+    let r = callback(&w, &moved);
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(cookie_pair(&r, "mod_auth_openidc_session=").is_none());
+}
+
+#[test]
 fn a_session_record_copied_under_another_key_does_not_open() {
     let w = world();
     let cookie = login(&w, "/mesos/");
