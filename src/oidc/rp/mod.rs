@@ -598,13 +598,22 @@ impl RelyingParty {
                 return self.error_page(500, "Internal Error", "", LogLevel::Error, e.to_string());
             }
         };
+        // With response_mode form_post the provider's page POSTs the answer back cross-site:
+        // a Lax state cookie would not come along. SameSite=None needs Secure (browsers drop it
+        // otherwise), so it is used on https only.
+        let secure = self.secure(req);
+        let same_site = if st.response_mode == Some(ResponseMode::FormPost) && secure {
+            Some("None")
+        } else {
+            st.state_cookie_same_site.as_deref()
+        };
         headers.push((
             "Set-Cookie".into(),
             authorize::state_cookie(
                 &authorize::state_cookie_name(rs.state_cookie_prefix(), &state),
                 &sealed,
-                self.secure(req),
-                st.state_cookie_same_site.as_deref(),
+                secure,
+                same_site,
             ),
         ));
 

@@ -1693,6 +1693,24 @@ fn form_post_callback() {
     let mut s = settings();
     s.response_mode = Some(ResponseMode::FormPost);
     let w = world_with(s);
+    // The provider's cross-site POST must carry the state cookie: SameSite=None (https only).
+    let r = respond(w.rp.decide(&browser("/mesos/"), &rs()));
+    let set = set_cookies(&r);
+    let state_set = set
+        .iter()
+        .find(|c| c.starts_with("mod_auth_openidc_state_"))
+        .unwrap();
+    assert!(
+        state_set.ends_with("; Secure; SameSite=None"),
+        "{state_set}"
+    );
+    let mut plain = browser("/mesos/");
+    plain.https = false;
+    let r = respond(w.rp.decide(&plain, &rs()));
+    assert!(
+        set_cookies(&r).iter().all(|c| !c.contains("SameSite=None")),
+        "never SameSite=None without Secure"
+    );
     let st = start(&w, "/mesos/");
     w.op.issue(&w.op.key.mint(&w.op.id_claims(&st.nonce)));
     let req = with_cookie(browser("/mesos/redirect_uri"), &st.state_cookie).with_form_body(
