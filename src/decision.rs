@@ -118,6 +118,10 @@ pub struct Rendered {
     pub headers: Vec<(CString, CString)>,
     /// Subprocess environment variables to set, in order.
     pub env: Vec<(CString, CString)>,
+    /// Every header name is one the spoofed-header scrub removes from the request first, so the
+    /// glue may add the headers without looking for an existing entry of the same name (httpd's
+    /// table "set" compares every entry, case-insensitively, on each call).
+    pub exclusive_headers: bool,
 }
 
 impl Rendered {
@@ -134,7 +138,18 @@ impl Rendered {
             user: CString::new(user.replace('\0', " ")).unwrap_or_default(),
             headers: c(out.headers),
             env: c(out.env),
+            exclusive_headers: false,
         }
+    }
+
+    /// Marks the headers exclusive when `scrubbed` holds for every name (see
+    /// [`Rendered::exclusive_headers`]).
+    pub fn with_exclusive_headers(mut self, scrubbed: impl Fn(&str) -> bool) -> Rendered {
+        self.exclusive_headers = self
+            .headers
+            .iter()
+            .all(|(n, _)| n.to_str().is_ok_and(&scrubbed));
+        self
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {

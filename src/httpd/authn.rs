@@ -156,8 +156,15 @@ unsafe fn apply(req: &HttpdRequest, decision: Decision, browser: bool) -> c_int 
                         claim_refused: Cell::new(false),
                     },
                 );
+                // Exclusive names were removed from the request above: adding them skips the
+                // case-insensitive search of the whole table that "set" does for each one.
+                let add = if kept.rendered.exclusive_headers {
+                    sys::apr_table_addn
+                } else {
+                    sys::apr_table_setn
+                };
                 for (name, value) in &kept.rendered.headers {
-                    sys::apr_table_setn((*r).headers_in, name.as_ptr(), value.as_ptr());
+                    add((*r).headers_in, name.as_ptr(), value.as_ptr());
                 }
                 for (name, value) in &kept.rendered.env {
                     sys::apr_table_setn((*r).subprocess_env, name.as_ptr(), value.as_ptr());
