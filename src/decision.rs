@@ -118,10 +118,9 @@ pub struct Rendered {
     pub headers: Vec<(CString, CString)>,
     /// Subprocess environment variables to set, in order.
     pub env: Vec<(CString, CString)>,
-    /// Every header name is one the spoofed-header scrub removes from the request first, so the
-    /// glue may add the headers without looking for an existing entry of the same name (httpd's
-    /// table "set" compares every entry, case-insensitively, on each call).
-    pub exclusive_headers: bool,
+    /// No two header names, and no two environment names, are equal ignoring ASCII case (then
+    /// the glue may append them instead of replacing; worked out once per render).
+    pub names_distinct: bool,
 }
 
 impl Rendered {
@@ -138,17 +137,21 @@ impl Rendered {
             user: CString::new(user.replace('\0', " ")).unwrap_or_default(),
             headers: c(out.headers),
             env: c(out.env),
-            exclusive_headers: false,
+            names_distinct: false,
         }
+        .with_names_checked()
     }
 
-    /// Marks the headers exclusive when `scrubbed` holds for every name (see
-    /// [`Rendered::exclusive_headers`]).
-    pub fn with_exclusive_headers(mut self, scrubbed: impl Fn(&str) -> bool) -> Rendered {
-        self.exclusive_headers = self
-            .headers
-            .iter()
-            .all(|(n, _)| n.to_str().is_ok_and(&scrubbed));
+    fn with_names_checked(mut self) -> Rendered {
+        let distinct = |pairs: &[(CString, CString)]| {
+            let mut names: Vec<Vec<u8>> = pairs
+                .iter()
+                .map(|(n, _)| n.to_bytes().to_ascii_lowercase())
+                .collect();
+            names.sort_unstable();
+            names.windows(2).all(|w| w[0] != w[1])
+        };
+        self.names_distinct = distinct(&self.headers) && distinct(&self.env);
         self
     }
 
@@ -178,4 +181,33 @@ pub enum LogLevel {
     Notice,
     Info,
     Debug,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rendered(headers: &[&str], env: &[&str]) -> Rendered {
+        let pairs = |names: &[&str]| {
+            names
+                .iter()
+                .map(|n| (n.to_string(), b"v".to_vec()))
+                .collect()
+        };
+        Rendered::new(
+            "u",
+            ClaimOutput {
+                headers: pairs(headers),
+                env: pairs(env),
+            },
+        )
+    }
+
+    #[test]
+    fn names_are_distinct_only_when_no_two_differ_by_case_alone() {
+        assert!(rendered(&["OIDC-a", "OIDC-b"], &["OIDC_a", "OIDC_b"]).names_distinct);
+        assert!(!rendered(&["OIDC-email", "oidc-EMAIL"], &[]).names_distinct);
+        assert!(!rendered(&[], &["OIDC_x", "OIDC_X"]).names_distinct);
+        assert!(rendered(&[], &[]).names_distinct);
+    }
 }

@@ -11,7 +11,7 @@ use super::guard::guard;
 use super::log::{self, rlog};
 use super::module::module_ptr;
 use super::pool::pool_box;
-use super::request::HttpdRequest;
+use super::request::{HttpdRequest, set_all};
 use super::sys;
 use crate::decision::{Decision, Rendered};
 use crate::oidc::rp::RpRequestSettings;
@@ -156,19 +156,9 @@ unsafe fn apply(req: &HttpdRequest, decision: Decision, browser: bool) -> c_int 
                         claim_refused: Cell::new(false),
                     },
                 );
-                // Exclusive names were removed from the request above: adding them skips the
-                // case-insensitive search of the whole table that "set" does for each one.
-                let add = if kept.rendered.exclusive_headers {
-                    sys::apr_table_addn
-                } else {
-                    sys::apr_table_setn
-                };
-                for (name, value) in &kept.rendered.headers {
-                    add((*r).headers_in, name.as_ptr(), value.as_ptr());
-                }
-                for (name, value) in &kept.rendered.env {
-                    sys::apr_table_setn((*r).subprocess_env, name.as_ptr(), value.as_ptr());
-                }
+                let distinct = kept.rendered.names_distinct;
+                set_all((*r).headers_in, &kept.rendered.headers, distinct);
+                set_all((*r).subprocess_env, &kept.rendered.env, distinct);
                 (*r).user = kept.rendered.user.as_ptr().cast_mut();
                 let kept_ptr: *const RequestClaims = kept;
                 sys::oidcrs_set_module_config(

@@ -25,6 +25,81 @@ fn c_str<'a>(p: *const c_char) -> Option<&'a str> {
     unsafe { CStr::from_ptr(p) }.to_str().ok()
 }
 
+/// The entries of an APR table, in order.
+///
+/// # Safety
+/// `t` must be a live apr_table_t (or NULL) that is not changed while the slice is used.
+unsafe fn table_entries<'a>(t: *const sys::apr_table_t) -> &'a [sys::apr_table_entry_t] {
+    // SAFETY: an apr_table_t starts with its apr_array_header_t of apr_table_entry_t (this is
+    // what the apr_table_elts macro does).
+    unsafe {
+        let arr = t as *const sys::apr_array_header_t;
+        if arr.is_null() || (*arr).elts.is_null() {
+            return &[];
+        }
+        let n = (*arr).nelts.max(0) as usize;
+        std::slice::from_raw_parts((*arr).elts as *const sys::apr_table_entry_t, n)
+    }
+}
+
+/// The first four bytes of a key, ASCII upper-cased (what APR tables index keys by).
+fn key_prefix(key: &[u8]) -> [u8; 4] {
+    let mut p = [0u8; 4];
+    for (d, s) in p.iter_mut().zip(key) {
+        *d = s.to_ascii_uppercase();
+    }
+    p
+}
+
+/// Sets every `(name, value)` in `table` with `apr_table_set` semantics (an existing entry of
+/// the name is replaced), without its cost when nothing can be replaced: "set" compares each
+/// new name with every entry that shares its first four letters, and identity names all start
+/// alike (`OIDC...`), so twenty of them cost hundreds of string comparisons per request. When
+/// no existing key shares a first-four-letter prefix with the new names (which are distinct),
+/// none of them exists and they are appended instead (`distinct`: the new names are pairwise
+/// different ignoring case, else "set" semantics need the slow path).
+///
+/// # Safety
+/// `table` must be a live table of a request whose pool outlives the strings, which the caller
+/// keeps alive for the request (they are not copied).
+pub unsafe fn set_all(
+    table: *mut sys::apr_table_t,
+    entries: &[(CString, CString)],
+    distinct: bool,
+) {
+    let mut prefixes: [[u8; 4]; 8] = [[0; 4]; 8];
+    let mut count = 0;
+    let mut fits = distinct;
+    for (name, _) in entries {
+        let p = key_prefix(name.to_bytes());
+        if !prefixes[..count].contains(&p) {
+            if count == prefixes.len() {
+                fits = false;
+                break;
+            }
+            prefixes[count] = p;
+            count += 1;
+        }
+    }
+    // SAFETY: the caller's contract; the table is only read here.
+    let clash = !fits
+        || unsafe { table_entries(table) }.iter().any(|e| {
+            // SAFETY: table keys are NUL-terminated pool strings.
+            !e.key.is_null()
+                && prefixes[..count]
+                    .contains(&key_prefix(unsafe { CStr::from_ptr(e.key) }.to_bytes()))
+        });
+    let put = if clash {
+        sys::apr_table_setn
+    } else {
+        sys::apr_table_addn
+    };
+    for (name, value) in entries {
+        // SAFETY: see above; the table keeps the pointers.
+        unsafe { put(table, name.as_ptr(), value.as_ptr()) };
+    }
+}
+
 impl HttpdRequest {
     /// # Safety
     /// `r` must be a live request_rec for the lifetime of the returned value.
@@ -131,17 +206,9 @@ impl RequestView for HttpdRequest {
     }
 
     fn visit_header_names(&self, f: &mut dyn FnMut(&str)) {
-        // SAFETY: an apr_table_t starts with its apr_array_header_t of apr_table_entry_t
-        // (this is what the apr_table_elts macro does).
-        unsafe {
-            let arr = (*self.r).headers_in as *const sys::apr_array_header_t;
-            if arr.is_null() || (*arr).elts.is_null() {
-                return;
-            }
-            let n = (*arr).nelts.max(0) as usize;
-            let entries =
-                std::slice::from_raw_parts((*arr).elts as *const sys::apr_table_entry_t, n);
-            for name in entries.iter().filter_map(|e| c_str(e.key)) {
+        // SAFETY: headers_in is the live request's table.
+        for key in unsafe { table_entries((*self.r).headers_in) } {
+            if let Some(name) = c_str(key.key) {
                 f(name)
             }
         }

@@ -213,15 +213,7 @@ impl ResourceServer {
         if rs.pass_access_token {
             claims::set_app_info(&mut out, "OIDC_", "access_token", token, rs.pass);
         }
-        let st = &self.settings;
-        Some(Rendered::new(&user, out).with_exclusive_headers(|name| {
-            claims::must_scrub(
-                name,
-                &st.claim_prefix,
-                rs.authn_header,
-                st.whitelist.as_deref(),
-            )
-        }))
+        Some(Rendered::new(&user, out))
     }
 
     fn challenge(

@@ -386,9 +386,7 @@ impl RelyingParty {
                 pass,
             );
         }
-        Rendered::new(&record.remote_user, out).with_exclusive_headers(|name| {
-            claims::must_scrub(name, &st.claim_prefix, rs.authn_header, wl)
-        })
+        Rendered::new(&record.remote_user, out)
     }
 
     /// Incoming headers that look like ours (`OIDC_*`, the claim prefix, `OIDCAuthNHeader`).

@@ -1905,26 +1905,6 @@ fn a_rewritten_session_record_is_reopened() {
 }
 
 #[test]
-fn rendered_headers_are_exclusive_only_when_the_scrub_covers_every_name() {
-    let w = world();
-    let cookie = login(&w, "/mesos/");
-    let i = identity(w.rp.decide(&with_cookie(browser("/"), &cookie), &rs()));
-    assert!(
-        i.rendered.exclusive_headers,
-        "prefix OIDC- and OIDC_: all scrubbed"
-    );
-    let mut s = settings();
-    s.claim_prefix = String::new();
-    let w = world_with(s);
-    let cookie = login(&w, "/mesos/");
-    let i = identity(w.rp.decide(&with_cookie(browser("/"), &cookie), &rs()));
-    assert!(
-        !i.rendered.exclusive_headers,
-        "bare claim names (e.g. email) may exist in the request: set, not add"
-    );
-}
-
-#[test]
 fn a_state_cookie_moved_under_another_state_name_is_refused() {
     let w = world();
     let first = start(&w, "/mesos/a");
