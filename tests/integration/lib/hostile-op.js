@@ -16,7 +16,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { b64url, mint, newKey, now, tamperSignature } from './jwt.js';
 import { getPki } from './pki.js';
-import { freePort } from './util.js';
+import { freePort, writePaddedJson } from './util.js';
 
 const ENDPOINTS = ['discovery', 'jwks', 'authorize', 'token', 'userinfo', 'logout'];
 
@@ -263,24 +263,7 @@ export async function startHostileOp({ tls = true } = {}) {
       // A JSON object of about `size` bytes: the normal members first, then a long pad member.
       const head = JSON.stringify(fallbackJson || {}).slice(0, -1);
       const prefix = `${head}${head.length > 1 ? ',' : ''}"pad":"`;
-      const suffix = '"}';
-      const fill = Math.max(0, spec.size - prefix.length - suffix.length);
-      res.writeHead(spec.status || 200, { ...headers, 'Content-Length': String(prefix.length + fill + suffix.length) });
-      res.write(prefix);
-      const chunk = Buffer.alloc(64 * 1024, 'A');
-      let left = fill;
-      while (left > 0 && !res.destroyed) {
-        const n = Math.min(left, chunk.length);
-        if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
-          await new Promise((resolve) => {
-            const done = () => { res.off('drain', done); res.off('close', done); resolve(); };
-            res.on('drain', done);
-            res.on('close', done);
-          });
-        }
-        left -= n;
-      }
-      if (!res.destroyed) res.end(suffix);
+      await writePaddedJson(res, spec.status || 200, headers, prefix, spec.size);
       return;
     }
     let text;

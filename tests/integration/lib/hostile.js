@@ -3,7 +3,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { getPki } from './pki.js';
-import { freePort } from './util.js';
+import { freePort, writePaddedJson } from './util.js';
 
 /**
  * startHostile({ tls = true }) → {
@@ -53,24 +53,7 @@ export async function startHostile({ tls = true } = {}) {
     const headers = { 'Content-Type': r.contentType || 'application/json', ...(r.headers || {}) };
     if (r.size) {
       const prefix = `{"keys":${JSON.stringify(r.keys || [])},"pad":"`;
-      const suffix = '"}';
-      const fill = Math.max(0, r.size - prefix.length - suffix.length);
-      res.writeHead(r.status || 200, { ...headers, 'Content-Length': String(prefix.length + fill + suffix.length) });
-      res.write(prefix);
-      const chunk = Buffer.alloc(64 * 1024, 'A');
-      let left = fill;
-      while (left > 0 && !res.destroyed) {
-        const n = Math.min(left, chunk.length);
-        if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
-          await new Promise((resolve) => {
-            const done = () => { res.off('drain', done); res.off('close', done); resolve(); };
-            res.on('drain', done);
-            res.on('close', done);
-          });
-        }
-        left -= n;
-      }
-      if (!res.destroyed) res.end(suffix);
+      await writePaddedJson(res, r.status || 200, headers, prefix, r.size);
       return;
     }
     const text = r.json !== undefined ? JSON.stringify(r.json) : (r.body ?? '');

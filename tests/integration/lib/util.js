@@ -142,3 +142,29 @@ export function headerValues(pairs, name) {
   const n = name.toLowerCase();
   return pairs.filter(([k]) => k.toLowerCase() === n).map(([, v]) => v);
 }
+
+/**
+ * Answers `res` with a JSON object of about `size` bytes, `prefix` + a long run of "A" + `"}`
+ * (prefix opens a string member, e.g. `{"keys":[],"pad":"`), streamed with back-pressure so that
+ * multi-megabyte answers test the client's size limit without buffering them here.
+ */
+export async function writePaddedJson(res, status, headers, prefix, size) {
+  const suffix = '"}';
+  const fill = Math.max(0, size - prefix.length - suffix.length);
+  res.writeHead(status, { ...headers, 'Content-Length': String(prefix.length + fill + suffix.length) });
+  res.write(prefix);
+  const chunk = Buffer.alloc(64 * 1024, 'A');
+  let left = fill;
+  while (left > 0 && !res.destroyed) {
+    const n = Math.min(left, chunk.length);
+    if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
+      await new Promise((resolve) => {
+        const done = () => { res.off('drain', done); res.off('close', done); resolve(); };
+        res.on('drain', done);
+        res.on('close', done);
+      });
+    }
+    left -= n;
+  }
+  if (!res.destroyed) res.end(suffix);
+}
