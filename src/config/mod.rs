@@ -27,7 +27,8 @@ pub use server::{ServerConfig, check_server};
 pub use setters::DEFAULT_TOKEN_COOKIE;
 pub use types::{
     CacheType, ClaimsTarget, ConfigProblem, EndpointAuth, ExpiryFormat, HttpMethod, PublicKeyFile,
-    PublicKeyType, ResponseType, Secret, Severity, SharedKey, TokenExpiryClaim, XForwardedHeaders,
+    PublicKeyType, RedisServer, ResponseType, Secret, Severity, SharedKey, TokenExpiryClaim,
+    XForwardedHeaders,
 };
 
 /// Merges a virtual host's config (`add`) over the main server's (`base`).

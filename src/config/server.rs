@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::types::{
     CacheType, ConfigProblem, CookieKind, EndpointAuth, HtmlTemplate, HttpMethod, InfoHookData,
-    PassIdTokenAs, PassUserInfoAs, Pattern, PkceMethod, PrivateKeyFile, PublicKeyFile,
+    PassIdTokenAs, PassUserInfoAs, Pattern, PkceMethod, PrivateKeyFile, PublicKeyFile, RedisServer,
     ResponseMode, ResponseType, SameSite, Secret, SessionType, Severity, SharedKey,
     TokenExpiryClaim, UserInfoTokenMethod, XForwardedHeaders,
 };
@@ -145,6 +145,18 @@ pub struct ServerConfig {
     pub cache_dir: Option<PathBuf>,
     /// `OIDCCacheFileCleanInterval` in seconds.
     pub cache_file_clean_interval: Option<u32>,
+    /// `OIDCRedisCacheServer`: host and port.
+    pub redis_server: Option<RedisServer>,
+    /// `OIDCRedisCacheUsername`.
+    pub redis_username: Option<String>,
+    /// `OIDCRedisCachePassword`.
+    pub redis_password: Option<Secret>,
+    /// `OIDCRedisCacheDatabase`.
+    pub redis_database: Option<u32>,
+    /// `OIDCRedisCacheConnectTimeout` in seconds.
+    pub redis_connect_timeout: Option<u32>,
+    /// `OIDCRedisCacheTimeout` in seconds.
+    pub redis_timeout: Option<u32>,
 }
 
 /// httpd's `merge_server_config`: a virtual host's own setting wins, anything it does not set
@@ -231,6 +243,12 @@ pub fn merge(base: &ServerConfig, add: &ServerConfig) -> ServerConfig {
         cache_shm_entry_size_max: _,
         cache_dir: _,
         cache_file_clean_interval: _,
+        redis_server: _,
+        redis_username: _,
+        redis_password: _,
+        redis_database: _,
+        redis_connect_timeout: _,
+        redis_timeout: _,
     } = base;
     let ServerConfig {
         redirect_uri,
@@ -310,6 +328,12 @@ pub fn merge(base: &ServerConfig, add: &ServerConfig) -> ServerConfig {
         cache_shm_entry_size_max,
         cache_dir,
         cache_file_clean_interval,
+        redis_server,
+        redis_username,
+        redis_password,
+        redis_database,
+        redis_connect_timeout,
+        redis_timeout,
     } = add;
     ServerConfig {
         redirect_uri: pick(redirect_uri, &base.redirect_uri),
@@ -446,6 +470,12 @@ pub fn merge(base: &ServerConfig, add: &ServerConfig) -> ServerConfig {
         cache_shm_entry_size_max: pick(cache_shm_entry_size_max, &base.cache_shm_entry_size_max),
         cache_dir: pick(cache_dir, &base.cache_dir),
         cache_file_clean_interval: pick(cache_file_clean_interval, &base.cache_file_clean_interval),
+        redis_server: pick(redis_server, &base.redis_server),
+        redis_username: pick(redis_username, &base.redis_username),
+        redis_password: pick(redis_password, &base.redis_password),
+        redis_database: pick(redis_database, &base.redis_database),
+        redis_connect_timeout: pick(redis_connect_timeout, &base.redis_connect_timeout),
+        redis_timeout: pick(redis_timeout, &base.redis_timeout),
     }
 }
 
@@ -481,6 +511,9 @@ pub mod defaults {
     pub const CACHE_SHM_MAX: u32 = 500;
     pub const CACHE_SHM_ENTRY_SIZE_MAX: u32 = 16384 + 512 + 17;
     pub const CACHE_FILE_CLEAN_INTERVAL: u32 = 60;
+    pub const REDIS_PORT: u16 = 6379;
+    pub const REDIS_CONNECT_TIMEOUT: u32 = 5;
+    pub const REDIS_TIMEOUT: u32 = 5;
     pub const ID_TOKEN_IAT_SLACK: u32 = 600;
     pub const STATE_TIMEOUT: u32 = 300;
     pub const STATE_MAX_NUMBER_OF_COOKIES: u32 = 7;
@@ -621,6 +654,39 @@ impl ServerConfig {
             self.cache_file_clean_interval
                 .unwrap_or(defaults::CACHE_FILE_CLEAN_INTERVAL),
         )
+    }
+
+    /// `OIDCRedisCacheServer` (no default; required with `OIDCCacheType redis`).
+    pub fn redis_server(&self) -> Option<&RedisServer> {
+        self.redis_server.as_ref()
+    }
+
+    /// `OIDCRedisCacheUsername`, default none (AUTH with the password only).
+    pub fn redis_username(&self) -> Option<&str> {
+        self.redis_username.as_deref()
+    }
+
+    /// `OIDCRedisCachePassword`, default none (no AUTH).
+    pub fn redis_password(&self) -> Option<&Secret> {
+        self.redis_password.as_ref()
+    }
+
+    /// `OIDCRedisCacheDatabase`, default none (no SELECT: the server's database 0).
+    pub fn redis_database(&self) -> Option<u32> {
+        self.redis_database
+    }
+
+    /// `OIDCRedisCacheConnectTimeout`, default 5 s.
+    pub fn redis_connect_timeout(&self) -> Duration {
+        secs(
+            self.redis_connect_timeout
+                .unwrap_or(defaults::REDIS_CONNECT_TIMEOUT),
+        )
+    }
+
+    /// `OIDCRedisCacheTimeout` (each command's read and write), default 5 s.
+    pub fn redis_timeout(&self) -> Duration {
+        secs(self.redis_timeout.unwrap_or(defaults::REDIS_TIMEOUT))
     }
 
     // -----------------------------------------------------------------------------------------
@@ -951,6 +1017,10 @@ pub fn check_server(cfg: &ServerConfig) -> Vec<ConfigProblem> {
                 None => {}
             }
         }
+    }
+
+    if cfg.cache_type() == CacheType::Redis && cfg.redis_server.is_none() {
+        error("'OIDCCacheType redis' requires 'OIDCRedisCacheServer' to be set".to_string());
     }
 
     if cfg.has_oauth_config() && cfg.oauth_server_metadata_url.is_none() {

@@ -21,8 +21,9 @@ use super::server::ServerConfig;
 use super::types::{
     CacheType, ClaimsTarget, EndpointAuth, ExpiryFormat, HtmlTemplate, HttpMethod, InfoHookData,
     PassIdTokenAs, PassUserInfoAs, Pattern, PkceMethod, PrivateKeyFile, PublicKeyFile,
-    PublicKeyType, ResponseMode, ResponseType, Secret, SessionType, SharedKey, TokenExpiryClaim,
-    UnAuthAction, UnAutzAction, UnAutzKind, UserInfoTokenMethod, XForwardedHeaders,
+    PublicKeyType, RedisServer, ResponseMode, ResponseType, Secret, SessionType, SharedKey,
+    TokenExpiryClaim, UnAuthAction, UnAutzAction, UnAutzKind, UserInfoTokenMethod,
+    XForwardedHeaders,
 };
 use super::url;
 use super::values::{ClaimEncoding, RemoteUserClaim, TokenSource};
@@ -628,10 +629,14 @@ pub fn cache_type(cfg: &mut ServerConfig, args: &Args) -> R {
             cfg.cache_type = Some(CacheType::File);
             Ok(())
         }
-        "memcache" | "redis" => Err(named(
+        "redis" => {
+            cfg.cache_type = Some(CacheType::Redis);
+            Ok(())
+        }
+        "memcache" => Err(named(
             N,
             format!(
-                "\"{v}\" is not supported yet by mod_auth_openidc_rs; only \"shm\" and \"file\" are"
+                "\"{v}\" is not supported yet by mod_auth_openidc_rs; only \"shm\", \"file\" and \"redis\" are"
             ),
         )),
         _ => Err(named(
@@ -1506,6 +1511,93 @@ pub fn cache_dir(cfg: &mut ServerConfig, args: &Args) -> R {
         )
     })?;
     cfg.cache_dir = Some(path);
+    Ok(())
+}
+
+/// `<host>[:<port>]`, an IPv6 address in brackets (`[::1]:6379`); the port defaults to 6379.
+pub fn redis_server(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCRedisCacheServer";
+    let v = non_empty(N, arg(N, args, 0)?)?;
+    cfg.redis_server = Some(parse_host_port(v).map_err(|e| named(N, e))?);
+    Ok(())
+}
+
+fn parse_host_port(v: &str) -> Result<RedisServer, String> {
+    let (host, port) = if let Some(rest) = v.strip_prefix('[') {
+        let (host, after) = rest
+            .split_once(']')
+            .ok_or_else(|| format!("invalid server \"{v}\": missing \"]\""))?;
+        match after {
+            "" => (host, None),
+            _ => match after.strip_prefix(':') {
+                Some(p) => (host, Some(p)),
+                None => return Err(format!("invalid server \"{v}\"")),
+            },
+        }
+    } else {
+        match v.split_once(':') {
+            Some((h, p)) if !p.contains(':') => (h, Some(p)),
+            Some(_) => {
+                return Err(format!(
+                    "invalid server \"{v}\": put an IPv6 address in brackets, e.g. [::1]:6379"
+                ));
+            }
+            None => (v, None),
+        }
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':'));
+    if !host_ok {
+        return Err(format!("invalid host name in \"{v}\""));
+    }
+    let port = match port {
+        None => super::server::defaults::REDIS_PORT,
+        Some(p) => {
+            let n = integer_in(p, 1, 65535).map_err(|e| format!("invalid port in \"{v}\": {e}"))?;
+            u16::try_from(n).map_err(|e| format!("invalid port in \"{v}\": {e}"))?
+        }
+    };
+    Ok(RedisServer {
+        host: host.to_string(),
+        port,
+    })
+}
+
+pub fn redis_username(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCRedisCacheUsername";
+    cfg.redis_username = Some(non_empty(N, arg(N, args, 0)?)?.to_string());
+    Ok(())
+}
+
+pub fn redis_password(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCRedisCachePassword";
+    cfg.redis_password = Some(Secret::new(non_empty(N, arg(N, args, 0)?)?.to_string()));
+    Ok(())
+}
+
+/// A database number, 0 or more (the server refuses one it does not have at connect time).
+pub fn redis_database(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCRedisCacheDatabase";
+    let v = integer_in(arg(N, args, 0)?, 0, i64::from(i32::MAX)).map_err(|e| named(N, e))?;
+    cfg.redis_database = Some(u32::try_from(v).map_err(|e| named(N, e))?);
+    Ok(())
+}
+
+/// 1 s to 1 hour (2.4.12.3 took any integer; 0 would mean "wait forever").
+pub fn redis_connect_timeout(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCRedisCacheConnectTimeout";
+    let v = integer_in(arg(N, args, 0)?, 1, 3600).map_err(|e| named(N, e))?;
+    cfg.redis_connect_timeout = Some(u32::try_from(v).map_err(|e| named(N, e))?);
+    Ok(())
+}
+
+/// 1 s to 1 hour (2.4.12.3 took any integer; 0 would mean "wait forever").
+pub fn redis_timeout(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCRedisCacheTimeout";
+    let v = integer_in(arg(N, args, 0)?, 1, 3600).map_err(|e| named(N, e))?;
+    cfg.redis_timeout = Some(u32::try_from(v).map_err(|e| named(N, e))?);
     Ok(())
 }
 

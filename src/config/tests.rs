@@ -306,6 +306,13 @@ const SUPPORTED: &[&str] = &[
     "OIDCCacheShmEntrySizeMax",
     "OIDCCacheDir",
     "OIDCCacheFileCleanInterval",
+    // issue 4: redis
+    "OIDCRedisCacheServer",
+    "OIDCRedisCacheUsername",
+    "OIDCRedisCachePassword",
+    "OIDCRedisCacheDatabase",
+    "OIDCRedisCacheConnectTimeout",
+    "OIDCRedisCacheTimeout",
     "OIDCPassIDTokenAs",
     "OIDCPassUserInfoAs",
     "OIDCPassRefreshToken",
@@ -1288,14 +1295,14 @@ fn cache_settings() {
         srv("OIDCCacheType", &["file"]).cache_type(),
         CacheType::File
     );
-    for v in ["memcache", "redis"] {
-        assert_eq!(
-            err("OIDCCacheType", &[v]),
-            format!(
-                "OIDCCacheType: \"{v}\" is not supported yet by mod_auth_openidc_rs; only \"shm\" and \"file\" are"
-            )
-        );
-    }
+    assert_eq!(
+        srv("OIDCCacheType", &["redis"]).cache_type(),
+        CacheType::Redis
+    );
+    assert_eq!(
+        err("OIDCCacheType", &["memcache"]),
+        "OIDCCacheType: \"memcache\" is not supported yet by mod_auth_openidc_rs; only \"shm\", \"file\" and \"redis\" are"
+    );
     assert_eq!(
         err("OIDCCacheType", &["SHM"]),
         "OIDCCacheType: invalid value \"SHM\"; must be one of \"shm\", \"memcache\", \"redis\", \"file\""
@@ -1312,6 +1319,122 @@ fn cache_settings() {
         err("OIDCCacheEncrypt", &["yes"]),
         "OIDCCacheEncrypt: invalid value \"yes\"; must be On or Off"
     );
+}
+
+#[test]
+fn redis_settings() {
+    let d = ServerConfig::default();
+    assert_eq!(d.redis_server(), None);
+    assert_eq!(d.redis_username(), None);
+    assert!(d.redis_password().is_none());
+    assert_eq!(d.redis_database(), None);
+    assert_eq!(d.redis_connect_timeout(), Duration::from_secs(5));
+    assert_eq!(d.redis_timeout(), Duration::from_secs(5));
+    // redis encrypts by default, as in 2.4.12.3
+    assert!(srv("OIDCCacheType", &["redis"]).cache_encrypt());
+
+    let server = |v: &str| srv("OIDCRedisCacheServer", &[v]).redis_server;
+    let rs = |h: &str, p: u16| {
+        Some(RedisServer {
+            host: h.to_string(),
+            port: p,
+        })
+    };
+    assert_eq!(server("redis.example.com"), rs("redis.example.com", 6379));
+    assert_eq!(server("127.0.0.1:6380"), rs("127.0.0.1", 6380));
+    assert_eq!(server("[::1]:7000"), rs("::1", 7000));
+    assert_eq!(server("[::1]"), rs("::1", 6379));
+    assert_eq!(
+        err("OIDCRedisCacheServer", &["::1"]),
+        "OIDCRedisCacheServer: invalid server \"::1\": put an IPv6 address in brackets, e.g. [::1]:6379"
+    );
+    assert_eq!(
+        err("OIDCRedisCacheServer", &["host:0"]),
+        "OIDCRedisCacheServer: invalid port in \"host:0\": integer value 0 is smaller than the minimum allowed value 1"
+    );
+    assert_eq!(
+        err("OIDCRedisCacheServer", &["host:x"]),
+        "OIDCRedisCacheServer: invalid port in \"host:x\": invalid integer value \"x\""
+    );
+    assert_eq!(
+        err("OIDCRedisCacheServer", &[":6379"]),
+        "OIDCRedisCacheServer: invalid host name in \":6379\""
+    );
+    assert_eq!(
+        err("OIDCRedisCacheServer", &["a b"]),
+        "OIDCRedisCacheServer: invalid host name in \"a b\""
+    );
+    assert_eq!(
+        err("OIDCRedisCacheServer", &["[::1"]),
+        "OIDCRedisCacheServer: invalid server \"[::1\": missing \"]\""
+    );
+    assert_eq!(
+        err("OIDCRedisCacheServer", &[""]),
+        "OIDCRedisCacheServer: the value must not be empty"
+    );
+
+    assert_eq!(
+        srv("OIDCRedisCacheUsername", &["web"]).redis_username(),
+        Some("web")
+    );
+    let s = srv("OIDCRedisCachePassword", &["pw"]);
+    assert_eq!(s.redis_password().map(|p| p.expose().as_str()), Some("pw"));
+    assert!(!format!("{s:?}").contains("\"pw\""));
+    assert_eq!(
+        srv("OIDCRedisCacheDatabase", &["3"]).redis_database(),
+        Some(3)
+    );
+    assert_eq!(
+        err("OIDCRedisCacheDatabase", &["-1"]),
+        "OIDCRedisCacheDatabase: integer value -1 is smaller than the minimum allowed value 0"
+    );
+    assert_eq!(
+        srv("OIDCRedisCacheConnectTimeout", &["2"]).redis_connect_timeout(),
+        Duration::from_secs(2)
+    );
+    assert_eq!(
+        srv("OIDCRedisCacheTimeout", &["7"]).redis_timeout(),
+        Duration::from_secs(7)
+    );
+    for n in ["OIDCRedisCacheConnectTimeout", "OIDCRedisCacheTimeout"] {
+        assert_eq!(
+            err(n, &["0"]),
+            format!("{n}: integer value 0 is smaller than the minimum allowed value 1")
+        );
+    }
+
+    // a virtual host's own settings win; unset ones come from the main server
+    let (base, _) = apply_all(&[
+        ("OIDCRedisCacheServer", &["a:1"]),
+        ("OIDCRedisCachePassword", &["base"]),
+        ("OIDCRedisCacheTimeout", &["9"]),
+    ])
+    .unwrap();
+    let (add, _) = apply_all(&[("OIDCRedisCacheServer", &["b:2"])]).unwrap();
+    let m = merge_server(&base, &add);
+    assert_eq!(m.redis_server(), rs("b", 2).as_ref());
+    assert_eq!(
+        m.redis_password().map(|p| p.expose().as_str()),
+        Some("base")
+    );
+    assert_eq!(m.redis_timeout(), Duration::from_secs(9));
+}
+
+#[test]
+fn check_server_redis() {
+    let p = problems(&[("OIDCCacheType", &["redis"])]);
+    assert!(
+        p.contains(&(
+            Severity::Error,
+            "'OIDCCacheType redis' requires 'OIDCRedisCacheServer' to be set".to_string()
+        )),
+        "{p:?}"
+    );
+    let p = problems(&[
+        ("OIDCCacheType", &["redis"]),
+        ("OIDCRedisCacheServer", &["127.0.0.1"]),
+    ]);
+    assert!(p.iter().all(|(s, _)| *s != Severity::Error), "{p:?}");
 }
 
 // ---------------------------------------------------------------------------------------------

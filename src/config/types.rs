@@ -154,6 +154,15 @@ pub enum CacheType {
     Shm,
     /// One file per entry in `OIDCCacheDir`.
     File,
+    /// A Redis server (`OIDCRedisCacheServer`), shared by several Apache servers.
+    Redis,
+}
+
+/// `OIDCRedisCacheServer`: `<host>[:<port>]` (an IPv6 address in brackets: `[::1]:6379`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisServer {
+    pub host: String,
+    pub port: u16,
 }
 
 impl CacheType {
@@ -162,7 +171,7 @@ impl CacheType {
     pub fn encrypt_by_default(self) -> bool {
         match self {
             CacheType::Shm => false,
-            CacheType::File => true,
+            CacheType::File | CacheType::Redis => true,
         }
     }
 }
