@@ -8,6 +8,7 @@
 //!   behind the [`SharedRegion`] lock, so it is tested here with a [`HeapRegion`]. The httpd glue
 //!   provides the real region (anonymous shared memory + robust process-shared mutex).
 //! - [`FileCache`]: `OIDCCacheType file`, one file per key in `OIDCCacheDir`.
+//! - [`RedisCache`]: `OIDCCacheType redis`, a Redis server shared by several Apache servers.
 //! - [`EncryptedCache`]: `OIDCCacheEncrypt On` over any of them (keys hashed, values sealed).
 //!
 //! Backends never log: they return [`CacheError`](crate::deps::CacheError) and the caller logs.
@@ -15,11 +16,13 @@
 mod encrypted;
 mod file;
 mod memory;
+mod redis;
 mod shm;
 
 pub use encrypted::EncryptedCache;
 pub use file::{DEFAULT_CLEAN_INTERVAL, FILE_PREFIX, FileCache};
 pub use memory::MemoryCache;
+pub use redis::{KEY_PREFIX as REDIS_KEY_PREFIX, RedisCache, RedisSettings};
 pub use shm::{
     DEFAULT_SLOT_SIZE, DEFAULT_SLOTS, HeapRegion, KEY_MAX, SLOT_OVERHEAD, SharedRegion, ShmCache,
     ShmGeometry, invalidate,

@@ -9,7 +9,7 @@ use super::guard::guard;
 use super::module::module_ptr;
 use super::pool::pool_box;
 use super::sys;
-use crate::cache::FileCache;
+use crate::cache::{FileCache, RedisCache, RedisSettings};
 use crate::config::{CacheType, DirConfig, ServerConfig};
 use crate::crypto::CryptoKeys;
 use crate::deps::Cache;
@@ -66,7 +66,8 @@ impl ServerState {
 }
 
 /// The cache the relying party keeps sessions in, per `OIDCCacheType`: the shared memory made
-/// for `s` in post_config, or the files of `OIDCCacheDir`. Session records are sealed by the
+/// for `s` in post_config, the files of `OIDCCacheDir`, or the Redis server (connected on first
+/// use, in the child). Session records are sealed by the
 /// relying party itself (always, whatever `OIDCCacheEncrypt` says, and keyed by a hash of the
 /// session id), so the store is not wrapped in a second layer of encryption.
 ///
@@ -90,6 +91,20 @@ unsafe fn session_cache(
             )
             .map_err(|e| format!("OIDCCacheDir {}: {e}", cfg.cache_dir().display()))?,
         ),
+        CacheType::Redis => {
+            let server = cfg
+                .redis_server()
+                .ok_or("OIDCCacheType redis requires OIDCRedisCacheServer")?;
+            Arc::new(RedisCache::new(RedisSettings {
+                host: server.host.clone(),
+                port: server.port,
+                username: cfg.redis_username().map(str::to_string),
+                password: cfg.redis_password().map(|p| p.expose().clone()),
+                database: cfg.redis_database(),
+                connect_timeout: cfg.redis_connect_timeout(),
+                timeout: cfg.redis_timeout(),
+            }))
+        }
     })
 }
 

@@ -1,0 +1,241 @@
+//! `OIDCCacheType redis`: one Redis server shared by several Apache servers, so that a session
+//! made at one is good at all of them.
+//!
+//! Key: `mod_auth_openidc_rs:<section prefix>:<key>` (the `_rs` keeps the C module's keys, of
+//! another format, apart). Value: `expires_at` as 8 bytes big-endian, then the value; the key's
+//! Redis expiry is the same instant (`SET .. PXAT`/`PEXPIREAT`), so Redis drops it on time and
+//! `get` still reports the entry's expiry without a second round trip.
+//!
+//! Connections live in a small per-process pool, made lazily on first use (so never before
+//! httpd forks its children). Each is made with `OIDCRedisCacheConnectTimeout`, gets
+//! `OIDCRedisCacheTimeout` as read and write timeout, and then AUTH and SELECT as configured
+//! (sent by us, after the timeouts are set, so that a server that accepts but never answers
+//! cannot hang a child). A connection that errs is dropped; the next call connects again.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::deps::{Cache, CacheEntry, CacheError, CacheSection};
+
+/// Every key this cache writes starts with this.
+pub const KEY_PREFIX: &str = "mod_auth_openidc_rs:";
+/// Idle connections kept per process; more concurrent callers connect and then drop theirs.
+const POOL_MAX: usize = 4;
+const EXPIRY_LEN: usize = 8;
+
+/// Where and how to reach the server (from the `OIDCRedisCache*` directives).
+#[derive(Clone)]
+pub struct RedisSettings {
+    pub host: String,
+    pub port: u16,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub database: Option<u32>,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for RedisSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("database", &self.database)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// `OIDCCacheType redis`.
+pub struct RedisCache {
+    settings: RedisSettings,
+    pool: Mutex<Vec<redis::Connection>>,
+}
+
+/// The Redis key of `key` in `section`.
+pub fn redis_key(section: CacheSection, key: &str) -> String {
+    format!("{KEY_PREFIX}{}:{key}", section.prefix())
+}
+
+/// The stored value: expiry (8 bytes big-endian) then the value.
+fn frame(value: &[u8], expires_at: i64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(EXPIRY_LEN + value.len());
+    out.extend_from_slice(&expires_at.to_be_bytes());
+    out.extend_from_slice(value);
+    out
+}
+
+/// The inverse of [`frame`]; `None` for a value too short to be ours.
+fn unframe(mut stored: Vec<u8>) -> Option<CacheEntry> {
+    let head: [u8; EXPIRY_LEN] = stored.get(..EXPIRY_LEN)?.try_into().ok()?;
+    stored.drain(..EXPIRY_LEN);
+    Some(CacheEntry {
+        value: stored,
+        expires_at: i64::from_be_bytes(head),
+    })
+}
+
+/// `expires_at` (Unix seconds) in Unix milliseconds for PXAT/PEXPIREAT.
+fn expiry_ms(expires_at: i64) -> i64 {
+    expires_at.saturating_mul(1000)
+}
+
+fn unavailable(e: redis::RedisError) -> CacheError {
+    CacheError::Unavailable(format!("redis: {e}"))
+}
+
+impl RedisCache {
+    /// A cache on the server of `settings`; connects on first use only.
+    pub fn new(settings: RedisSettings) -> RedisCache {
+        RedisCache {
+            settings,
+            pool: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn settings(&self) -> &RedisSettings {
+        &self.settings
+    }
+
+    fn connect(&self) -> Result<redis::Connection, CacheError> {
+        let s = &self.settings;
+        let info = redis::ConnectionInfo {
+            addr: redis::ConnectionAddr::Tcp(s.host.clone(), s.port),
+            // no AUTH/SELECT here: the crate would send them before any read timeout is set
+            redis: redis::RedisConnectionInfo::default(),
+        };
+        let client = redis::Client::open(info).map_err(unavailable)?;
+        let mut con = client
+            .get_connection_with_timeout(s.connect_timeout)
+            .map_err(|e| {
+                CacheError::Unavailable(format!(
+                    "redis: cannot connect to {}:{}: {e}",
+                    s.host, s.port
+                ))
+            })?;
+        con.set_read_timeout(Some(s.timeout)).map_err(unavailable)?;
+        con.set_write_timeout(Some(s.timeout))
+            .map_err(unavailable)?;
+        if let Some(pw) = &s.password {
+            let mut auth = redis::cmd("AUTH");
+            if let Some(user) = &s.username {
+                auth.arg(user);
+            }
+            auth.arg(pw);
+            auth.query::<()>(&mut con)
+                .map_err(|e| CacheError::Unavailable(format!("redis: AUTH failed: {e}")))?;
+        }
+        if let Some(db) = s.database {
+            redis::cmd("SELECT")
+                .arg(db)
+                .query::<()>(&mut con)
+                .map_err(|e| CacheError::Unavailable(format!("redis: SELECT {db} failed: {e}")))?;
+        }
+        Ok(con)
+    }
+
+    /// Runs `f` on a pooled (or new) connection; the connection goes back to the pool only
+    /// when `f` succeeded.
+    fn with_con<T>(
+        &self,
+        f: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>,
+    ) -> Result<T, CacheError> {
+        let pooled = match self.pool.lock() {
+            Ok(mut p) => p.pop(),
+            Err(poisoned) => poisoned.into_inner().pop(),
+        };
+        let mut con = match pooled {
+            Some(c) => c,
+            None => self.connect()?,
+        };
+        let out = f(&mut con).map_err(unavailable)?;
+        let mut p = match self.pool.lock() {
+            Ok(p) => p,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if p.len() < POOL_MAX {
+            p.push(con);
+        }
+        Ok(out)
+    }
+}
+
+impl Cache for RedisCache {
+    fn get(
+        &self,
+        section: CacheSection,
+        key: &str,
+        now: i64,
+    ) -> Result<Option<CacheEntry>, CacheError> {
+        let k = redis_key(section, key);
+        let stored: Option<Vec<u8>> = self.with_con(|c| redis::cmd("GET").arg(&k).query(c))?;
+        Ok(stored.and_then(unframe).filter(|e| e.expires_at > now))
+    }
+
+    fn set(
+        &self,
+        section: CacheSection,
+        key: &str,
+        value: &[u8],
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), CacheError> {
+        let k = redis_key(section, key);
+        if expires_at <= now {
+            return self.with_con(|c| redis::cmd("DEL").arg(&k).query(c));
+        }
+        let v = frame(value, expires_at);
+        self.with_con(|c| {
+            redis::cmd("SET")
+                .arg(&k)
+                .arg(v.as_slice())
+                .arg("PXAT")
+                .arg(expiry_ms(expires_at))
+                .query(c)
+        })
+    }
+
+    fn remove(&self, section: CacheSection, key: &str) -> Result<(), CacheError> {
+        let k = redis_key(section, key);
+        self.with_con(|c| redis::cmd("DEL").arg(&k).query(c))
+    }
+
+    fn touch(
+        &self,
+        section: CacheSection,
+        key: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, CacheError> {
+        // One script: the stored expiry (the value's first 8 bytes) and the key's Redis
+        // expiry move together, and only if the key is still there.
+        let k = redis_key(section, key);
+        if expires_at <= now {
+            self.remove(section, key)?;
+            return Ok(false);
+        }
+        let head = expires_at.to_be_bytes();
+        let touched: i64 = self.with_con(|c| {
+            redis::cmd("EVAL")
+                .arg(TOUCH_SCRIPT)
+                .arg(1)
+                .arg(&k)
+                .arg(&head[..])
+                .arg(expiry_ms(expires_at))
+                .query(c)
+        })?;
+        Ok(touched == 1)
+    }
+}
+
+/// KEYS[1]: the key; ARGV[1]: the new expiry as the value's 8-byte head; ARGV[2]: the same
+/// in Unix milliseconds.
+const TOUCH_SCRIPT: &str = "if redis.call('STRLEN', KEYS[1]) >= 8 then \
+     redis.call('SETRANGE', KEYS[1], 0, ARGV[1]) \
+     redis.call('PEXPIREAT', KEYS[1], ARGV[2]) return 1 else return 0 end";
+
+#[cfg(test)]
+mod tests;
