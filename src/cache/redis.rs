@@ -138,20 +138,35 @@ impl RedisCache {
     }
 
     /// Runs `f` on a pooled (or new) connection; the connection goes back to the pool only
-    /// when `f` succeeded.
+    /// when `f` succeeded. A pooled connection the server has closed meanwhile (Redis restarted,
+    /// idle timeout) is replaced by a new one and `f` runs once more: every command here is
+    /// idempotent (GET, SET with an absolute expiry, DEL, the touch script). Timeouts are not
+    /// retried, so a call waits at most one connect plus two command timeouts.
     fn with_con<T>(
         &self,
-        f: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>,
+        mut f: impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
     ) -> Result<T, CacheError> {
         let pooled = match self.pool.lock() {
             Ok(mut p) => p.pop(),
             Err(poisoned) => poisoned.into_inner().pop(),
         };
-        let mut con = match pooled {
-            Some(c) => c,
-            None => self.connect()?,
+        let (con, out) = match pooled {
+            Some(mut c) => match f(&mut c) {
+                Err(e) if e.is_connection_dropped() => {
+                    drop(c);
+                    let mut c = self.connect()?;
+                    let out = f(&mut c);
+                    (c, out)
+                }
+                out => (c, out),
+            },
+            None => {
+                let mut c = self.connect()?;
+                let out = f(&mut c);
+                (c, out)
+            }
         };
-        let out = f(&mut con).map_err(unavailable)?;
+        let out = out.map_err(unavailable)?;
         let mut p = match self.pool.lock() {
             Ok(p) => p,
             Err(poisoned) => poisoned.into_inner(),
