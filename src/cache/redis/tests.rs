@@ -223,6 +223,34 @@ fn against_a_real_server() {
         Err(CacheError::Unavailable(_))
     ));
 
+    // AUTH with a user name (Redis 6 ACL users)
+    cache
+        .with_con(|c| {
+            redis::cmd("ACL")
+                .arg(
+                    &[
+                        "SETUSER",
+                        "web",
+                        "on",
+                        ">pw2",
+                        "~mod_auth_openidc_rs:*",
+                        "+@all",
+                    ][..],
+                )
+                .query::<()>(c)
+        })
+        .unwrap();
+    let mut us = settings(server.port, Some("pw2"));
+    us.username = Some("web".into());
+    let user = RedisCache::new(us.clone());
+    user.set(sec, "u", b"by-user", t + 10, t).unwrap();
+    assert_eq!(user.get(sec, "u", t).unwrap().unwrap().value, b"by-user");
+    us.password = Some("pw1".into());
+    assert!(matches!(
+        RedisCache::new(us).get(sec, "u", t),
+        Err(CacheError::Unavailable(_))
+    ));
+
     // Redis restarts while a connection sits in the pool: the next call notices the closed
     // connection, connects again and succeeds (the data is gone: no persistence)
     let port = server.port;
