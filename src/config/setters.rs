@@ -1155,14 +1155,7 @@ pub fn id_token_iat_slack(cfg: &mut ServerConfig, args: &Args) -> R {
 
 pub fn userinfo_token_method(cfg: &mut ServerConfig, args: &Args) -> R {
     const N: &str = "OIDCUserInfoTokenMethod";
-    let m = one_of(
-        arg(N, args, 0)?,
-        &[
-            ("authz_header", UserInfoTokenMethod::AuthzHeader),
-            ("post_param", UserInfoTokenMethod::PostParam),
-        ],
-    )
-    .map_err(|e| named(N, e))?;
+    let m = one_of(arg(N, args, 0)?, UserInfoTokenMethod::VALUES).map_err(|e| named(N, e))?;
     cfg.userinfo_token_method = Some(m);
     Ok(())
 }

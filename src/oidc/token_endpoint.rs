@@ -202,26 +202,7 @@ pub fn refresh(
     if let Some(s) = scope {
         form.push(("scope".to_owned(), s.to_owned()));
     }
-    let f = call(http, endpoint, creds, form, extra_params, now)?;
-    Ok(RefreshResponse {
-        id_token: f.id_token,
-        access_token: f.access_token,
-        token_type: f.token_type,
-        expires_in: f.expires_in,
-        refresh_token: f.refresh_token,
-        scope: f.scope,
-        raw: f.raw,
-    })
-}
-
-struct Fields {
-    id_token: Option<String>,
-    access_token: Option<String>,
-    token_type: Option<String>,
-    expires_in: Option<i64>,
-    refresh_token: Option<String>,
-    scope: Option<String>,
-    raw: Map<String, Value>,
+    call(http, endpoint, creds, form, extra_params, now)
 }
 
 /// The request, without sending it (separate for tests and logging).
@@ -257,13 +238,14 @@ fn call(
     form: Vec<(String, String)>,
     extra_params: &[(String, String)],
     now: i64,
-) -> Result<Fields, TokenEndpointError> {
+) -> Result<RefreshResponse, TokenEndpointError> {
     let req = build_request(endpoint, creds, form, extra_params, now)?;
     let resp = http.send(&req).map_err(TokenEndpointError::Unavailable)?;
     parse_response(&resp)
 }
 
-fn parse_response(resp: &HttpResponse) -> Result<Fields, TokenEndpointError> {
+/// Any token endpoint answer (the ID token optional; [`exchange_code`] requires it).
+fn parse_response(resp: &HttpResponse) -> Result<RefreshResponse, TokenEndpointError> {
     let parsed = serde_json::from_slice::<Value>(&resp.body);
     let is_json = parsed.is_ok();
     let obj = match parsed {
@@ -285,7 +267,7 @@ fn parse_response(resp: &HttpResponse) -> Result<Fields, TokenEndpointError> {
             "not JSON".into()
         }));
     };
-    Ok(Fields {
+    Ok(RefreshResponse {
         id_token: string_member(&raw, "id_token")?.filter(|s| !s.is_empty()),
         access_token: string_member(&raw, "access_token")?,
         token_type: string_member(&raw, "token_type")?,

@@ -26,20 +26,22 @@ pub enum UserInfoTokenMethod {
 }
 
 impl UserInfoTokenMethod {
+    /// Every directive value with its method (the one list the config layer parses with).
+    pub const VALUES: &'static [(&'static str, UserInfoTokenMethod)] = &[
+        ("authz_header", UserInfoTokenMethod::AuthzHeader),
+        ("post_param", UserInfoTokenMethod::PostParam),
+    ];
+
     /// The directive value (`authz_header` or `post_param`, as the reference module: exact).
     pub fn parse(s: &str) -> Option<UserInfoTokenMethod> {
-        match s {
-            "authz_header" => Some(UserInfoTokenMethod::AuthzHeader),
-            "post_param" => Some(UserInfoTokenMethod::PostParam),
-            _ => None,
-        }
+        Self::VALUES.iter().find(|(n, _)| *n == s).map(|(_, m)| *m)
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            UserInfoTokenMethod::AuthzHeader => "authz_header",
-            UserInfoTokenMethod::PostParam => "post_param",
-        }
+        Self::VALUES
+            .iter()
+            .find(|(_, m)| *m == self)
+            .map_or("", |(n, _)| *n)
     }
 }
 
