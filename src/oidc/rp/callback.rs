@@ -185,13 +185,13 @@ impl RelyingParty {
         ) {
             Ok(t) => t,
             Err(e) if e.is_outage() => return self.outage(format!("code exchange failed: {e}")),
-            Err(e @ TokenEndpointError::ErrorResponse { .. }) => {
-                let TokenEndpointError::ErrorResponse {
-                    error, description, ..
-                } = &e
-                else {
-                    return self.refused("Error", "", format!("code exchange failed: {e}"));
-                };
+            Err(
+                ref e @ TokenEndpointError::ErrorResponse {
+                    ref error,
+                    ref description,
+                    ..
+                },
+            ) => {
                 return self.refused(
                     &format!("OpenID Connect Provider error: {error}"),
                     description.as_deref().unwrap_or(""),
