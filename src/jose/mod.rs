@@ -417,6 +417,14 @@ impl fmt::Display for JoseError {
 
 impl std::error::Error for JoseError {}
 
+/// Whether `s` is non-empty and uses only the unpadded base64url alphabet (the shape of the
+/// random tokens this module makes: states, session ids).
+pub fn is_b64url_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// Unpadded base64url (RFC 7515 §2).
 pub fn b64url_encode(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)

@@ -35,11 +35,7 @@ impl RelyingParty {
         let state = form_param(&params, "state").unwrap_or_default();
         // Our states are base64url; anything else cannot name a state cookie we set (and never
         // reaches a Set-Cookie header).
-        let well_formed = !state.is_empty()
-            && state.len() <= 128
-            && state
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let well_formed = state.len() <= 128 && crate::jose::is_b64url_token(&state);
         if !well_formed {
             return self.bad_state("authorization response without a well-formed state".into());
         }

@@ -488,11 +488,7 @@ impl RelyingParty {
             let Some(state) = name.strip_prefix(prefix) else {
                 continue;
             };
-            if state.is_empty()
-                || !state
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-            {
+            if !crate::jose::is_b64url_token(state) {
                 continue;
             }
             match authorize::peek_state(&self.keys, value.trim_end()) {

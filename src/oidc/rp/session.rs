@@ -74,9 +74,7 @@ impl SessionRecord {
 
 /// Whether a cookie value has the shape of a session id (checked before any cache access).
 pub fn is_session_id(s: &str) -> bool {
-    s.len() == SESSION_ID_LEN
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    s.len() == SESSION_ID_LEN && crate::jose::is_b64url_token(s)
 }
 
 /// The cache key of a session id: base64url(SHA-256(id)).
