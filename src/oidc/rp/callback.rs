@@ -12,7 +12,6 @@ use serde_json::{Map, Value};
 use crate::claims;
 use crate::crypto;
 use crate::decision::{LogLevel, Response};
-use crate::jose;
 use crate::oidc::authorize::{self, StateError};
 use crate::oidc::id_token::{IdTokenError, IdTokenExpectations};
 use crate::oidc::token_endpoint::{self, TokenEndpointError};
@@ -235,7 +234,7 @@ impl RelyingParty {
         };
 
         // Userinfo, only now that the ID token is valid; its `sub` must be the token's.
-        let (userinfo, userinfo_json) = match (
+        let userinfo = match (
             &provider.meta.userinfo_endpoint,
             tokens.access_token.as_deref(),
         ) {
@@ -247,10 +246,7 @@ impl RelyingParty {
                     st.userinfo_method,
                     &id_token.sub,
                 ) {
-                    Ok(claims) => {
-                        let json = serde_json::to_string(&claims).ok();
-                        (Some(claims), json)
-                    }
+                    Ok(claims) => Some(claims),
                     Err(e) if e.is_outage() => {
                         return self.outage(format!("userinfo request failed: {e}"));
                     }
@@ -263,7 +259,7 @@ impl RelyingParty {
                     }
                 }
             }
-            _ => (None, None),
+            _ => None,
         };
 
         let mut merged: Map<String, Value> = userinfo.clone().unwrap_or_default();
@@ -284,21 +280,12 @@ impl RelyingParty {
         } else {
             id_token.exp
         };
-        let payload = tokens
-            .id_token
-            .split('.')
-            .nth(1)
-            .and_then(|p| jose::b64url_decode(p).ok())
-            .and_then(|b| String::from_utf8(b).ok())
-            .unwrap_or_default();
         let record = SessionRecord {
             sub: id_token.sub.clone(),
             issuer: issuer.to_string(),
             remote_user,
             userinfo,
-            userinfo_json,
             id_token_claims: id_token.claims.clone(),
-            id_token_payload: payload,
             id_token: tokens.id_token.clone(),
             access_token: tokens.access_token.clone(),
             access_token_expires: tokens.expires_in.map(|e| now.saturating_add(e)),

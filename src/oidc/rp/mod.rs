@@ -342,9 +342,9 @@ impl RelyingParty {
             );
         }
         if st.pass_userinfo_as.json
-            && let Some(j) = &record.userinfo_json
+            && let Some(j) = record.userinfo_json()
         {
-            claims::set_app_info(&mut out, "OIDC_", "userinfo_json", j, pass);
+            claims::set_app_info(&mut out, "OIDC_", "userinfo_json", &j, pass);
         }
         if st.pass_id_token_as.claims {
             claims::render_claims(
@@ -362,7 +362,7 @@ impl RelyingParty {
                 &mut out,
                 "OIDC_",
                 "id_token_payload",
-                &record.id_token_payload,
+                &record.id_token_payload(),
                 pass,
             );
         }

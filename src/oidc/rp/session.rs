@@ -39,13 +39,8 @@ pub struct SessionRecord {
     /// Claims from the userinfo endpoint, in the provider's order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userinfo: Option<Map<String, Value>>,
-    /// The userinfo response as received (for `OIDCPassUserInfoAs json`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub userinfo_json: Option<String>,
     /// The ID token claims, in token order.
     pub id_token_claims: Map<String, Value>,
-    /// The ID token payload JSON as received (for `OIDCPassIDTokenAs payload`).
-    pub id_token_payload: String,
     /// The compact ID token (logout `id_token_hint`, `OIDCPassIDTokenAs serialized`).
     pub id_token: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -63,6 +58,24 @@ pub struct SessionRecord {
 }
 
 impl SessionRecord {
+    /// The ID token payload JSON as received (`OIDCPassIDTokenAs payload`): derived when a
+    /// session is rendered (once per process and location), not stored twice in every record.
+    pub fn id_token_payload(&self) -> String {
+        self.id_token
+            .split('.')
+            .nth(1)
+            .and_then(|p| crate::jose::b64url_decode(p).ok())
+            .and_then(|b| String::from_utf8(b).ok())
+            .unwrap_or_default()
+    }
+
+    /// The userinfo claims as JSON (`OIDCPassUserInfoAs json`), derived like the payload.
+    pub fn userinfo_json(&self) -> Option<String> {
+        self.userinfo
+            .as_ref()
+            .and_then(|u| serde_json::to_string(u).ok())
+    }
+
     /// The claims `Require claim` and the info hook see: userinfo claims with the ID token
     /// claims merged in (as the C module's `oidc_util_json_merge`).
     pub fn merged_claims(&self) -> Map<String, Value> {
