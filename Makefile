@@ -18,7 +18,7 @@ MODULE_SO ?= $(CURDIR)/build/mod_auth_openidc_rs.so
 # node --test runs test files in parallel; each file starts its own Apache instances.
 TEST_CONCURRENCY ?= 2
 
-APT_PACKAGES := apache2 apache2-dev libclang-dev clang libssl-dev pkg-config redis-server \
+APT_PACKAGES := apache2 apache2-dev libclang-dev clang libssl-dev pkg-config redis-server memcached \
                 chromium wrk libapache2-mod-auth-openidc curl openssl ca-certificates
 
 ITEST_DIR := tests/integration
