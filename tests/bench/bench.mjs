@@ -4,11 +4,15 @@
 //            bearer-protected static file;
 //   session  a browser session: one real code-flow login per variant (the provider's login and
 //            consent forms, driven over plain HTTP), then its session cookie on every request to
-//            a static file on an openid-connect location.
+//            a static file on an openid-connect location, sessions in the default shm cache;
+//   session-redis  the same with `OIDCCacheType redis` on a real redis-server (loopback, password):
+//            every request reads the session from Redis (the variants with a module run their
+//            own Apache with that cache; no auth has no session to keep, so it is the same server).
 // Interleaved rounds (path and variant order rotate each round) after a warm-up; medians reported.
 //
 // Environment: BENCH_ROUNDS (5), BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (3), BENCH_CONNECTIONS (32),
-// BENCH_THREADS (wrk threads, 2), BENCH_PATHS (bearer,session), MODULE_SO (ours), C_MODULE_SO (the reference).
+// BENCH_THREADS (wrk threads, 2), BENCH_PATHS (bearer,session,session-redis), MODULE_SO (ours),
+// C_MODULE_SO (the reference).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,6 +21,7 @@ import { startApache } from '../integration/lib/apache.js';
 import { getPki } from '../integration/lib/pki.js';
 import { loginHttp } from '../integration/lib/browser.js';
 import { CLIENTS, startProvider } from '../integration/lib/provider.js';
+import { startRedis } from '../integration/lib/redis.js';
 import { C_MODULE_SO, makeWorkdir, MODULE_SO, request } from '../integration/lib/util.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -26,9 +31,11 @@ const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS || 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 32);
 const WRK_THREADS = Number(process.env.BENCH_THREADS || 2);
 const C_SO = process.env.C_MODULE_SO || C_MODULE_SO;
-const PATHS = (process.env.BENCH_PATHS || 'bearer,session').split(',').map((p) => p.trim()).filter(Boolean);
-const URL_PATH = { bearer: '/api/ok.txt', session: '/app/ok.txt' };
-for (const p of PATHS) if (!URL_PATH[p]) throw new Error(`BENCH_PATHS: unknown path ${p} (bearer, session)`);
+const PATHS = (process.env.BENCH_PATHS || 'bearer,session,session-redis').split(',').map((p) => p.trim()).filter(Boolean);
+const URL_PATH = { bearer: '/api/ok.txt', session: '/app/ok.txt', 'session-redis': '/app/ok.txt' };
+// Which Apache (by its session cache) serves a path.
+const CACHE_OF = { bearer: 'shm', session: 'shm', 'session-redis': 'redis' };
+for (const p of PATHS) if (!URL_PATH[p]) throw new Error(`BENCH_PATHS: unknown path ${p} (${Object.keys(URL_PATH).join(', ')})`);
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -106,36 +113,50 @@ async function main() {
   else console.log(`(skipping the C module: ${C_SO} does not exist)`);
 
   const outDir = makeWorkdir('bench');
+  const caches = [...new Set(PATHS.map((p) => CACHE_OF[p]))];
+  const redis = caches.includes('redis') ? await startRedis({ name: 'bench-redis', password: 'bench-redis-pw-0123' }) : null;
+  const sessionCache = {
+    shm: '',
+    redis: redis && `OIDCCacheType redis\n    OIDCRedisCacheServer 127.0.0.1:${redis.port}\n    OIDCRedisCachePassword ${redis.password}`,
+  };
   try {
     for (const v of variants) {
-      v.apache = await startApache({
-        name: `bench-${v.name.replace(/\W+/g, '')}`,
-        site: 'bench',
-        vars,
-        moduleSo: v.moduleSo,
-        accessLog: false,
-        startServers: 2,
-        serverLimit: 2,
-        threads: 32,
-        maxWorkers: 64,
-      });
-      for (const d of ['api', 'app']) {
-        const dir = path.join(v.apache.workdir, 'htdocs', d);
-        fs.mkdirSync(dir, { recursive: true });
-        fs.writeFileSync(path.join(dir, 'ok.txt'), 'ok');
+      v.apache = {};
+      for (const c of caches) {
+        // No auth keeps no sessions: one server stands for every cache.
+        if (!v.moduleSo && c !== caches[0]) { v.apache[c] = v.apache[caches[0]]; continue; }
+        const a = await startApache({
+          name: `bench-${v.name.replace(/\W+/g, '')}-${c}`,
+          site: 'bench',
+          vars: { ...vars, SESSION_CACHE: sessionCache[c] },
+          moduleSo: v.moduleSo,
+          accessLog: false,
+          startServers: 2,
+          serverLimit: 2,
+          threads: 32,
+          maxWorkers: 64,
+        });
+        v.apache[c] = a;
+        for (const d of ['api', 'app']) {
+          const dir = path.join(a.workdir, 'htdocs', d);
+          fs.mkdirSync(dir, { recursive: true });
+          fs.writeFileSync(path.join(dir, 'ok.txt'), 'ok');
+        }
       }
       v.headers = {};
       v.url = {};
       v.results = {};
-      v.rss = [];
+      v.rss = {};
       for (const p of PATHS) {
-        v.url[p] = v.apache.url(URL_PATH[p]);
+        const apache = v.apache[CACHE_OF[p]];
+        v.url[p] = apache.url(URL_PATH[p]);
         v.results[p] = [];
+        v.rss[p] = [];
         if (p === 'bearer') v.headers[p] = [`Authorization: Bearer ${token}`];
-        if (p === 'session') {
+        if (p.startsWith('session')) {
           if (v.moduleSo) {
             // One real login; its session cookie is all wrk sends.
-            const l = await loginHttp(v.apache.url('/app/ok.txt'), { ca: pki.ca });
+            const l = await loginHttp(apache.url('/app/ok.txt'), { ca: pki.ca });
             if (!l.sessionCookie) throw new Error(`${v.name}: login failed: ${l.callback.status}\n${l.trail.join('\n')}`);
             v.headers[p] = [`Cookie: ${l.sessionCookie}`];
           } else {
@@ -144,7 +165,7 @@ async function main() {
         }
         // sanity: the credential is accepted, and (with a module) required
         const ok = await request(v.url[p], { headers: v.headers[p].map((h) => [h.slice(0, h.indexOf(':')), h.slice(h.indexOf(':') + 2)]) });
-        if (ok.status !== 200) throw new Error(`${v.name} ${p}: ${ok.status} with the credential\n${v.apache.errorLog().slice(-2000)}`);
+        if (ok.status !== 200) throw new Error(`${v.name} ${p}: ${ok.status} with the credential\n${apache.errorLog().slice(-2000)}`);
         if (v.moduleSo) {
           const no = await request(v.url[p], { headers: [['Accept', 'text/html']] });
           const want = p === 'bearer' ? 401 : 302;
@@ -164,7 +185,7 @@ async function main() {
         for (const v of order) {
           const r = await wrk(v.url[p], v.headers[p], SECONDS);
           v.results[p].push(r);
-          v.rss.push(childrenRssKiB(v.apache.proc.pid));
+          v.rss[p].push(childrenRssKiB(v.apache[CACHE_OF[p]].proc.pid));
           const note = r.socketErrors ? `  (${r.socketErrors} socket errors)` : '';
           console.log(`  round ${round + 1} ${p.padEnd(7)} ${v.name.padEnd(10)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99ms.toFixed(2)} ms${note}`);
         }
@@ -176,7 +197,7 @@ async function main() {
       for (const v of variants) {
         v.rps = median(v.results[p].map((r) => r.rps));
         v.p99 = median(v.results[p].map((r) => r.p99ms));
-        v.rssMiB = median(v.rss) / 1024;
+        v.rssMiB = median(v.rss[p]) / 1024;
       }
       const [base] = variants;
       const rows = [['variant', 'req/s', 'p99 ms', 'req/s ratio', 'p99 ratio', 'RSS MiB']];
@@ -184,15 +205,16 @@ async function main() {
         rows.push([v.name, v.rps.toFixed(0), v.p99.toFixed(2), (v.rps / base.rps).toFixed(3), (v.p99 / base.p99).toFixed(3), v.rssMiB.toFixed(1)]);
       }
       const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-      console.log(`\n${p} (${URL_PATH[p]}): medians (ratios relative to no auth; RSS = sum of the Apache children, median over the run)`);
+      console.log(`\n${p} (${URL_PATH[p]}): medians (ratios relative to no auth; RSS = sum of the Apache children, median over the path's rounds)`);
       for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
       for (const v of variants) json.push({ path: p, variant: v.name, module: v.moduleSo, rps: v.rps, p99_ms: v.p99, rss_mib: v.rssMiB, rounds: v.results[p] });
     }
     fs.writeFileSync(path.join(outDir, 'results.json'), `${JSON.stringify(json, null, 2)}\n`);
     console.log(`\nraw results: ${path.join(outDir, 'results.json')}`);
   } finally {
-    for (const v of variants) await v.apache?.stop();
+    for (const v of variants) for (const a of new Set(Object.values(v.apache || {}))) await a.stop();
     await provider.close();
+    await redis?.stop();
   }
 }
 
