@@ -11,17 +11,20 @@
 //! - [`RedisCache`]: `OIDCCacheType redis`, a Redis server shared by several Apache servers.
 //! - [`EncryptedCache`]: `OIDCCacheEncrypt On` over any of them (keys hashed, values sealed).
 //!
-//! Backends never log: they return [`CacheError`](crate::deps::CacheError) and the caller logs.
+//! Backends never log: they return [`CacheError`](crate::deps::CacheError) and the caller logs., once per
+//! outage burst through an [`OutageLog`].
 
 mod encrypted;
 mod file;
 mod memory;
+mod outage;
 mod redis;
 mod shm;
 
 pub use encrypted::EncryptedCache;
 pub use file::{DEFAULT_CLEAN_INTERVAL, FILE_PREFIX, FileCache};
 pub use memory::MemoryCache;
+pub use outage::{OutageLog, QUIET_SECONDS as OUTAGE_QUIET_SECONDS};
 pub use redis::{KEY_PREFIX as REDIS_KEY_PREFIX, RedisCache, RedisSettings};
 pub use shm::{
     DEFAULT_SLOT_SIZE, DEFAULT_SLOTS, HeapRegion, KEY_MAX, SLOT_OVERHEAD, SharedRegion, ShmCache,

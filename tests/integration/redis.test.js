@@ -4,6 +4,7 @@
 // 503 within OIDCRedisCacheTimeout and the children live on; Redis back → logins work again.
 // Ours only: the C module of the reference setup is not built with Redis here.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -89,6 +90,36 @@ describe('OIDCCacheType redis: sessions shared by two Apache servers', { skip },
     assert.equal(atA2.status, 302, 'a browser at A is sent to log in again');
   });
 
+  it('a corrupt or foreign value under a session key is no session (cleared, a new login), not a crash', async () => {
+    const victim = await loginHttp(a.url('/mesos/victim'));
+    const other = await loginHttp(a.url('/mesos/other'));
+    const keyOf = (cookie) => `${KEY_PREFIX}${createHash('sha256').update(cookie.split('=')[1]).digest('base64url')}`;
+    const key = keyOf(victim.sessionCookie);
+    assert.ok(sessionKeys(redis).includes(key), `the session key is ${key}`);
+    echoOf(await get(b, '/mesos/x', { headers: withCookie(victim.sessionCookie) }), 'before');
+
+    // another user's (valid, sealed) record copied under this key (sealed to its own key: refused),
+    // plain garbage, and garbage behind a valid expiry frame (8 bytes, big-endian Unix time)
+    const ttl = redis.cli('TTL', key).trim();
+    const cases = [
+      ['foreign record', () => redis.cli('COPY', keyOf(other.sessionCookie), key, 'REPLACE')],
+      ['garbage', () => redis.cli('SET', key, 'garbage', 'EX', ttl)],
+      ['framed garbage', () => redis.cli('EVAL', "return redis.call('SET', KEYS[1], struct.pack('>i8', tonumber(ARGV[1])) .. 'not a sealed session', 'EX', ARGV[2])", '1', key, String(Math.floor(Date.now() / 1000) + 600), ttl)],
+    ];
+    for (const [what, corrupt] of cases) {
+      corrupt();
+      for (const site of [a, b]) {
+        const res = await get(site, '/mesos/x', { headers: withCookie(victim.sessionCookie, HTML) });
+        assert.equal(res.status, 302, `${what}: a new login, not ${res.status} ${res.body.slice(0, 200)}`);
+        const cleared = setCookies(res).map(parseSetCookie).filter((c) => c.name === SESSION);
+        assert.ok(cleared.length === 1 && isClearing(cleared[0]), `${what}: the session cookie is cleared`);
+      }
+    }
+    // the other session is untouched
+    echoOf(await get(b, '/mesos/x', { headers: withCookie(other.sessionCookie) }), 'the other session');
+    assert.doesNotMatch(a.errorLog() + b.errorLog(), /exit signal|panicked/, 'no child crashed');
+  });
+
   it('Redis hung (SIGSTOP) → 503 after OIDCRedisCacheTimeout, not a hung child; resumed → the session works', async () => {
     const l = await loginHttp(a.url('/mesos/hang'));
     echoOf(await get(a, '/mesos/x', { headers: withCookie(l.sessionCookie) }), 'before');
@@ -117,6 +148,12 @@ describe('OIDCCacheType redis: sessions shared by two Apache servers', { skip },
       assert.equal(res.status, 503, `${what}: status ${res.status} ${res.body.slice(0, 200)}`);
       assert.ok(ms < 5000, `${what}: answered in ${ms} ms`);
     }
+    // A burst of requests during the outage: answered, and logged once per burst and child, not
+    // once per request.
+    const burst = await Promise.all(Array.from({ length: 30 }, () => get(a, '/mesos/x', { headers: withCookie(l.sessionCookie) })));
+    assert.deepEqual([...new Set(burst.map((r) => r.status))], [503], 'every request of the burst gets the 503 page');
+    const reported = a.errorLog().split('\n').filter((line) => /\[auth_openidc:error\].*session cache unavailable/.test(line));
+    assert.ok(reported.length >= 1 && reported.length <= 4, `logged once per child, not 32 times: ${reported.length} lines`);
     assert.equal(a.proc.exitCode, null, 'Apache A still runs');
     assert.equal(b.proc.exitCode, null, 'Apache B still runs');
     assert.doesNotMatch(a.errorLog(), /exit signal|panicked/, 'no child crashed');

@@ -304,7 +304,8 @@ impl RelyingParty {
             );
         };
         if let Err(e) = self.store_session(&id, &record, now) {
-            return self.outage(e);
+            let (level, log) = self.cache_outages.failure(now, e);
+            return self.outage(String::new()).with_log(level, log);
         }
 
         let target = if state.original_url.is_empty() {

@@ -28,6 +28,7 @@ pub use settings::{
     ProviderSource, ResponseMode, RpRequestSettings, RpSettings, TrustedForwarded, UnAuthAction,
 };
 
+use crate::cache::OutageLog;
 use crate::claims::{self, ClaimOutput};
 use crate::config::ServerConfig;
 use crate::crypto::{self, CryptoKeys};
@@ -57,6 +58,8 @@ pub struct RelyingParty {
     keys: CryptoKeys,
     provider: ProviderCache,
     hot: HotSessions,
+    /// Session cache failures, logged once per burst.
+    cache_outages: OutageLog,
     /// The path of `OIDCRedirectURI`.
     redirect_path: String,
 }
@@ -129,6 +132,7 @@ impl RelyingParty {
             keys,
             provider,
             hot: HotSessions::new(session::MAX_HOT_SESSIONS),
+            cache_outages: OutageLog::new(),
             redirect_path,
         }
     }
@@ -151,13 +155,18 @@ impl RelyingParty {
                 let d = self.unauthenticated(req, rs, now, clear);
                 with_log_if_none(d, LogLevel::Info, why)
             }
-            SessionLookup::Unavailable(why) => Decision::Respond(self.error_page(
-                503,
-                "Service Unavailable",
-                "The session store is unavailable; please try again later.",
-                LogLevel::Error,
-                format!("session cache unavailable: {why}"),
-            )),
+            SessionLookup::Unavailable(why) => {
+                let (level, log) = self
+                    .cache_outages
+                    .failure(now, format!("session cache unavailable: {why}"));
+                Decision::Respond(self.error_page(
+                    503,
+                    "Service Unavailable",
+                    "The session store is unavailable; please try again later.",
+                    level,
+                    log,
+                ))
+            }
         }
     }
 

@@ -1402,6 +1402,16 @@ fn cache_outage_is_a_503_page() {
     assert_eq!(r.status, 503);
     assert!(r.body.is_some());
     assert!(matches!(r.log, Some((LogLevel::Error, _))));
+    // The rest of the burst is logged at debug only; the page stays the same.
+    for _ in 0..5 {
+        let r = respond(w.rp.decide(&with_cookie(browser("/"), &cookie), &rs()));
+        assert_eq!(r.status, 503);
+        assert!(matches!(r.log, Some((LogLevel::Debug, _))), "{:?}", r.log);
+    }
+    // After a quiet spell, the next failure is reported again.
+    w.clock.set(NOW + crate::cache::OUTAGE_QUIET_SECONDS);
+    let r = respond(w.rp.decide(&with_cookie(browser("/"), &cookie), &rs()));
+    assert!(matches!(r.log, Some((LogLevel::Error, _))), "{:?}", r.log);
 
     // Storing the session fails: 503, no session cookie.
     let w = world();
