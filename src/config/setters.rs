@@ -1516,6 +1516,13 @@ pub fn redis_server(cfg: &mut ServerConfig, args: &Args) -> R {
 }
 
 fn parse_host_port(v: &str) -> Result<RedisServer, String> {
+    if v.contains("://") {
+        // The C module takes host[:port] only; URLs would mean TLS (rediss://), which is not
+        // supported yet: say so instead of misreading the scheme as a host.
+        return Err(format!(
+            "\"{v}\": give host[:port]; redis:// and rediss:// URLs (TLS to Redis) are not supported yet"
+        ));
+    }
     let (host, port) = if let Some(rest) = v.strip_prefix('[') {
         let (host, after) = rest
             .split_once(']')

@@ -1365,6 +1365,10 @@ fn redis_settings() {
         "OIDCRedisCacheServer: invalid host name in \"a b\""
     );
     assert_eq!(
+        err("OIDCRedisCacheServer", &["rediss://redis.example.com:6380"]),
+        "OIDCRedisCacheServer: \"rediss://redis.example.com:6380\": give host[:port]; redis:// and rediss:// URLs (TLS to Redis) are not supported yet"
+    );
+    assert_eq!(
         err("OIDCRedisCacheServer", &["[::1"]),
         "OIDCRedisCacheServer: invalid server \"[::1\": missing \"]\""
     );
