@@ -10,17 +10,21 @@
 //! - [`FileCache`]: `OIDCCacheType file`, one file per key in `OIDCCacheDir`.
 //! - [`RedisCache`]: `OIDCCacheType redis`, a Redis server shared by several Apache servers.
 //! - [`EncryptedCache`]: `OIDCCacheEncrypt On` over any of them (keys hashed, values sealed).
+//! - [`SharedCache`]: any of them as the second level behind per-process copies of provider
+//!   metadata, JWKS and introspection results (errors are misses).
 //!
 //! Backends never log: they return [`CacheError`](crate::deps::CacheError) and the caller logs.
 
 mod encrypted;
 mod file;
+mod level2;
 mod memory;
 mod redis;
 mod shm;
 
 pub use encrypted::EncryptedCache;
 pub use file::{DEFAULT_CLEAN_INTERVAL, FILE_PREFIX, FileCache};
+pub use level2::{BACKOFF_SECONDS, CacheLog, SharedCache};
 pub use memory::MemoryCache;
 pub use redis::{KEY_PREFIX as REDIS_KEY_PREFIX, RedisCache, RedisSettings};
 pub use shm::{
