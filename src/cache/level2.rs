@@ -164,7 +164,9 @@ mod tests {
         }
     }
 
-    fn recorder() -> (CacheLog, Arc<Mutex<Vec<(LogLevel, String)>>>) {
+    type Seen = Arc<Mutex<Vec<(LogLevel, String)>>>;
+
+    fn recorder() -> (CacheLog, Seen) {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let s = seen.clone();
         (

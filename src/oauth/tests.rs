@@ -506,11 +506,13 @@ fn strip_cookies_and_pass_access_token_settings() {
 
 // ---- level 2: the shared cache behind the per-process copies ----
 
+type Write = (crate::deps::CacheSection, String, Vec<u8>, i64);
+
 /// A cache that records every key and value written to it (what an operator would see in
 /// Redis), over a MemoryCache.
 struct Recording {
     inner: crate::cache::MemoryCache,
-    writes: std::sync::Mutex<Vec<(crate::deps::CacheSection, String, Vec<u8>, i64)>>,
+    writes: std::sync::Mutex<Vec<Write>>,
 }
 
 impl Recording {
@@ -520,7 +522,7 @@ impl Recording {
             writes: Default::default(),
         })
     }
-    fn writes(&self) -> Vec<(crate::deps::CacheSection, String, Vec<u8>, i64)> {
+    fn writes(&self) -> Vec<Write> {
         self.writes.lock().unwrap().clone()
     }
 }
