@@ -10,12 +10,15 @@
 //! - [`FileCache`]: `OIDCCacheType file`, one file per key in `OIDCCacheDir`.
 //! - [`RedisCache`]: `OIDCCacheType redis`, a Redis server shared by several Apache servers.
 //! - [`EncryptedCache`]: `OIDCCacheEncrypt On` over any of them (keys hashed, values sealed).
+//! - [`SharedCache`]: any of them as the second level behind per-process copies of provider
+//!   metadata, JWKS and introspection results (errors are misses).
 //!
 //! Backends never log: they return [`CacheError`](crate::deps::CacheError) and the caller logs., once per
 //! outage burst through an [`OutageLog`].
 
 mod encrypted;
 mod file;
+mod level2;
 mod memory;
 mod outage;
 mod redis;
@@ -23,6 +26,7 @@ mod shm;
 
 pub use encrypted::EncryptedCache;
 pub use file::{DEFAULT_CLEAN_INTERVAL, FILE_PREFIX, FileCache};
+pub use level2::{BACKOFF_SECONDS, CacheLog, SharedCache};
 pub use memory::MemoryCache;
 pub use outage::{OutageLog, QUIET_SECONDS as OUTAGE_QUIET_SECONDS};
 pub use redis::{KEY_PREFIX as REDIS_KEY_PREFIX, RedisCache, RedisSettings};

@@ -113,7 +113,8 @@ unsafe fn authenticate(r: *mut sys::request_rec) -> c_int {
         return unsafe { apply(&req, decision, true) };
     }
 
-    let rs = match state.resource_server() {
+    // SAFETY: r->server is the live server this state belongs to.
+    let rs = match unsafe { state.resource_server((*r).server) } {
         Ok(rs) => rs,
         Err(e) => {
             rlog!(r, log::ERR, "oidc_rs: cannot validate bearer tokens: {e}");

@@ -9,9 +9,10 @@ use super::guard::guard;
 use super::module::module_ptr;
 use super::pool::pool_box;
 use super::sys;
-use crate::cache::{FileCache, RedisCache, RedisSettings};
+use crate::cache::{EncryptedCache, FileCache, RedisCache, RedisSettings, SharedCache};
 use crate::config::{CacheType, DirConfig, ServerConfig};
 use crate::crypto::CryptoKeys;
+use crate::decision::LogLevel;
 use crate::deps::Cache;
 use crate::oauth::ResourceServer;
 use crate::oidc::rp::RelyingParty;
@@ -25,6 +26,10 @@ pub struct ServerState {
     pub relying_party: OnceLock<Result<Arc<RelyingParty>, String>>,
     /// Keys from `OIDCCryptoPassphrase`, derived in the parent at post_config.
     pub crypto_keys: OnceLock<CryptoKeys>,
+    /// The `OIDCCacheType` backend of this server in this process, made once and shared by
+    /// the relying party (sessions) and, as level 2 for provider documents and introspection
+    /// results, by both the relying party and the resource server.
+    cache: OnceLock<Result<Arc<dyn Cache>, String>>,
 }
 
 impl ServerState {
@@ -34,7 +39,54 @@ impl ServerState {
             resource_server: OnceLock::new(),
             relying_party: OnceLock::new(),
             crypto_keys: OnceLock::new(),
+            cache: OnceLock::new(),
         }
+    }
+
+    /// The configured cache backend, made on first use in this process.
+    ///
+    /// # Safety
+    /// `s` must be the live server_rec this state belongs to.
+    unsafe fn cache(&self, s: *const sys::server_rec) -> Result<Arc<dyn Cache>, String> {
+        self.cache
+            // SAFETY: the caller's contract.
+            .get_or_init(|| unsafe { session_cache(&self.cfg, s) })
+            .clone()
+    }
+
+    /// The level-2 cache for provider metadata, JWKS, OAuth metadata and introspection
+    /// results: the configured backend, sealed per `OIDCCacheEncrypt`, errors logged to `s`'s
+    /// error log. None (per-process copies only) when the backend cannot be made or values
+    /// should be encrypted but there is no passphrase.
+    ///
+    /// # Safety
+    /// `s` must be the live server_rec this state belongs to.
+    unsafe fn shared_cache(&self, s: *const sys::server_rec) -> SharedCache {
+        let log = ServerLog(s);
+        // SAFETY: the caller's contract.
+        let base = match unsafe { self.cache(s) } {
+            Ok(c) => c,
+            Err(e) => {
+                log.log(
+                    LogLevel::Warn,
+                    &format!("no shared cache for provider documents and tokens: {e}"),
+                );
+                return SharedCache::none();
+            }
+        };
+        let cache: Arc<dyn Cache> = if self.cfg.cache_encrypt() {
+            let Some(keys) = self.crypto_keys.get() else {
+                log.log(
+                    LogLevel::Warn,
+                    "no shared cache for provider documents and tokens: OIDCCacheEncrypt is on but OIDCCryptoPassphrase is not set",
+                );
+                return SharedCache::none();
+            };
+            Arc::new(EncryptedCache::new(base, Arc::new(keys.clone())))
+        } else {
+            base
+        };
+        SharedCache::new(cache, Arc::new(move |level, msg: &str| log.log(level, msg)))
     }
 
     /// The browser-login relying party of server `s` (whose state this is), made on first use in
@@ -49,19 +101,57 @@ impl ServerState {
         self.relying_party
             .get_or_init(|| {
                 // SAFETY: the caller's contract.
-                let cache = unsafe { session_cache(&self.cfg, s) }?;
-                RelyingParty::new(&self.cfg, cache, self.crypto_keys.get().cloned()).map(Arc::new)
+                let cache = unsafe { self.cache(s) }?;
+                let rp = RelyingParty::new(&self.cfg, cache, self.crypto_keys.get().cloned())?;
+                // SAFETY: the caller's contract.
+                Ok(Arc::new(
+                    rp.with_shared_cache(unsafe { self.shared_cache(s) }),
+                ))
             })
             .as_ref()
             .map_err(|e| e.as_str())
     }
 
     /// The bearer-token validator of this server, made on first use in this process.
-    pub fn resource_server(&self) -> Result<&Arc<ResourceServer>, &str> {
+    ///
+    /// # Safety
+    /// `s` must be the live server_rec this state belongs to.
+    pub unsafe fn resource_server(
+        &self,
+        s: *const sys::server_rec,
+    ) -> Result<&Arc<ResourceServer>, &str> {
         self.resource_server
-            .get_or_init(|| ResourceServer::new(&self.cfg).map(Arc::new))
+            .get_or_init(|| {
+                let rs = ResourceServer::new(&self.cfg)?;
+                // SAFETY: the caller's contract.
+                Ok(Arc::new(
+                    rs.with_shared_cache(unsafe { self.shared_cache(s) }),
+                ))
+            })
             .as_ref()
             .map_err(|e| e.as_str())
+    }
+}
+
+/// Logs to one server's error log from any thread of the child.
+#[derive(Clone, Copy)]
+struct ServerLog(*const sys::server_rec);
+
+// SAFETY: the server_rec lives as long as the configuration generation, which outlives the
+// ServerState (allocated from the same pconf) that holds this; httpd's logging functions may
+// be called with it from any thread.
+unsafe impl Send for ServerLog {}
+unsafe impl Sync for ServerLog {}
+
+impl ServerLog {
+    fn log(&self, level: LogLevel, msg: &str) {
+        super::log::s_log(
+            concat!(file!(), "\0").as_bytes(),
+            line!(),
+            self.0,
+            super::log::level_of(level),
+            &format!("oidc_rs: {msg}"),
+        );
     }
 }
 
@@ -108,7 +198,8 @@ unsafe fn session_cache(
     })
 }
 
-/// Derives the keys of every server with a browser login from its `OIDCCryptoPassphrase`, once
+/// Derives the keys of every server with a browser login (or a bearer path that encrypts what it
+/// keeps in the shared cache) from its `OIDCCryptoPassphrase`, once
 /// per distinct passphrase (PBKDF2 is deliberately slow), in the parent at post_config: the
 /// children inherit the key bytes instead of each deriving them again. Nothing but plain data.
 ///
@@ -120,7 +211,8 @@ pub unsafe fn derive_crypto_keys(s: *mut sys::server_rec) {
     while !srv.is_null() {
         // SAFETY: srv walks the live server list.
         if let Some(state) = unsafe { server_state(srv) }
-            && state.cfg.has_rp_config()
+            && (state.cfg.has_rp_config()
+                || (state.cfg.has_oauth_config() && state.cfg.cache_encrypt()))
             && let Some(pass) = state.cfg.crypto_passphrase.as_ref()
         {
             let pass = pass.expose();

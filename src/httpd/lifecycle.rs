@@ -50,9 +50,12 @@ pub unsafe extern "C" fn check_config(
     )
 }
 
-/// The shared memory a server needs: its browser login keeps sessions in `OIDCCacheType shm`.
+/// The shared memory a server needs: with `OIDCCacheType shm`, its browser login keeps sessions
+/// there, and both the browser login and the bearer path keep provider metadata, JWKS and
+/// introspection results there behind their per-process copies (so an `oauth20`-only server
+/// gets a segment too; untouched slots cost no memory).
 fn shm_geometry(cfg: &ServerConfig) -> Option<ShmGeometry> {
-    if !cfg.has_rp_config() || cfg.cache_type() != CacheType::Shm {
+    if !(cfg.has_rp_config() || cfg.has_oauth_config()) || cfg.cache_type() != CacheType::Shm {
         return None;
     }
     ShmGeometry::new(
@@ -108,7 +111,7 @@ pub unsafe extern "C" fn child_init(_pchild: *mut sys::apr_pool_t, s: *mut sys::
             while !srv.is_null() {
                 if let Some(state) = server_state(srv)
                     && state.cfg.has_oauth_config()
-                    && let Err(e) = state.resource_server()
+                    && let Err(e) = state.resource_server(srv)
                 {
                     slog!(
                         srv,

@@ -118,6 +118,19 @@ impl ClaimsCache {
         expires_at: i64,
         freshness: Freshness,
     ) {
+        self.put_at(key, token, now, now, expires_at, freshness);
+    }
+
+    /// As [`ClaimsCache::put`] for a token validated at `validated_at` (by another process).
+    pub fn put_at(
+        &self,
+        key: TokenKey,
+        token: Arc<ValidToken>,
+        validated_at: i64,
+        now: i64,
+        expires_at: i64,
+        freshness: Freshness,
+    ) {
         if freshness.0 < 0 || expires_at <= now {
             return;
         }
@@ -141,7 +154,7 @@ impl ClaimsCache {
             key,
             Entry {
                 token,
-                validated_at: now,
+                validated_at,
                 expires_at,
             },
         );

@@ -2,7 +2,13 @@
 //! locally (JWKS, shared keys, certificates) or by introspection, and turned into an identity
 //! for the backend. Results are cached per process, keyed by a hash of the token, never beyond
 //! the token's expiry.
-
+//!
+//! Behind the per-process copies (level 1, the hot path: a repeated token costs a hash and a
+//! lookup) the server's shared cache is level 2: on a level-1 miss, the OAuth metadata, the
+//! JWKS and introspection results are looked up there before the provider is asked, and what
+//! the provider answered is stored there with the same lifetime, so a token is introspected
+//! once per shared cache (across processes, and across servers with Redis). Locally validated
+//! JWTs are not stored there: checking a signature is cheaper than a cache round trip.
 mod claims_cache;
 mod introspection;
 mod jwks;
@@ -17,10 +23,11 @@ pub use introspection::{ExpiryClaim, IntrospectionAuth, IntrospectionSettings};
 pub use jwks::RemoteJwks;
 pub use settings::{MAX_PROVIDER_RESPONSE, OAuthSettings, RequestSettings};
 
+use crate::cache::SharedCache;
 use crate::claims::{self, ClaimOutput};
 use crate::config::{DirConfig, ServerConfig};
 use crate::decision::{Decision, Denial, Identity, LogLevel, Rendered};
-use crate::deps::{Clock, HttpClient, HttpMethod, HttpRequest, SystemClock};
+use crate::deps::{CacheSection, Clock, HttpClient, HttpMethod, HttpRequest, SystemClock};
 use crate::http_client::UreqClient;
 use crate::jose::{self, ClaimsPolicy, JoseError};
 use crate::request::RequestView;
@@ -64,7 +71,7 @@ enum Failure {
 struct AsMetadata {
     introspection_endpoint: Option<String>,
     jwks_uri: Option<String>,
-    fetched_at: i64,
+    fresh_until: i64,
 }
 
 /// The per-process state of one virtual host's resource server.
@@ -75,6 +82,8 @@ pub struct ResourceServer {
     jwks: RwLock<Option<Arc<RemoteJwks>>>,
     metadata: RwLock<Option<AsMetadata>>,
     tokens: ClaimsCache,
+    /// Level 2 behind `jwks`, `metadata` and `tokens`.
+    shared: SharedCache,
 }
 
 impl ResourceServer {
@@ -94,10 +103,13 @@ impl ResourceServer {
         http: Box<dyn HttpClient>,
         clock: Box<dyn Clock>,
     ) -> ResourceServer {
-        let jwks = settings
-            .jwks_uri
-            .clone()
-            .map(|u| Arc::new(RemoteJwks::new(u, settings.jwks_refresh_interval)));
+        let jwks = settings.jwks_uri.clone().map(|u| {
+            Arc::new(RemoteJwks::new(
+                u,
+                settings.jwks_refresh_interval,
+                SharedCache::none(),
+            ))
+        });
         ResourceServer {
             settings,
             http,
@@ -105,7 +117,22 @@ impl ResourceServer {
             jwks: RwLock::new(jwks),
             metadata: RwLock::new(None),
             tokens: ClaimsCache::new(MAX_CACHED_TOKENS),
+            shared: SharedCache::none(),
         }
+    }
+
+    /// OAuth metadata, JWKS and introspection results also through `shared` (level 2 behind
+    /// this process's copies).
+    pub fn with_shared_cache(mut self, shared: SharedCache) -> ResourceServer {
+        self.jwks = RwLock::new(self.settings.jwks_uri.clone().map(|u| {
+            Arc::new(RemoteJwks::new(
+                u,
+                self.settings.jwks_refresh_interval,
+                shared.clone(),
+            ))
+        }));
+        self.shared = shared;
+        self
     }
 
     pub fn authenticate(
@@ -246,6 +273,15 @@ impl ResourceServer {
         }
         let (claims, expires_at) = match self.introspection_settings(now) {
             Some(intro) => {
+                let shared_key = shared_token_key(&intro, token);
+                if freshness.0 >= 0
+                    && let Some((valid, validated_at, until)) =
+                        self.shared_token(&shared_key, now, freshness)
+                {
+                    self.tokens
+                        .put_at(key, valid.clone(), validated_at, now, until, freshness);
+                    return Ok(valid);
+                }
                 let r = introspection::introspect(self.http.as_ref(), &intro, token, now).map_err(
                     |e| match e {
                         introspection::IntrospectionError::Unavailable(e) => {
@@ -254,6 +290,16 @@ impl ResourceServer {
                         introspection::IntrospectionError::Inactive(e) => Failure::InvalidToken(e),
                     },
                 )?;
+                if freshness.0 >= 0 {
+                    let stored = serde_json::json!({"validated_at": now, "claims": r.claims});
+                    self.shared.set(
+                        CacheSection::AccessToken,
+                        &shared_key,
+                        stored.to_string().as_bytes(),
+                        r.cache_until,
+                        now,
+                    );
+                }
                 (r.claims, r.cache_until)
             }
             None => {
@@ -270,6 +316,34 @@ impl ResourceServer {
         self.tokens
             .put(key, valid.clone(), now, expires_at, freshness);
         Ok(valid)
+    }
+
+    /// An introspection result stored in the shared cache by another process or server:
+    /// (token, validated_at, cache_until), unless older than `OIDCOAuthTokenIntrospectionInterval`.
+    fn shared_token(
+        &self,
+        shared_key: &str,
+        now: i64,
+        freshness: Freshness,
+    ) -> Option<(Arc<ValidToken>, i64, i64)> {
+        let entry = self
+            .shared
+            .get(CacheSection::AccessToken, shared_key, now)?;
+        let Ok(Value::Object(mut stored)) = serde_json::from_slice::<Value>(&entry.value) else {
+            return None;
+        };
+        let validated_at = stored.get("validated_at").and_then(Value::as_i64)?;
+        if freshness.0 > 0 && now > validated_at.saturating_add(freshness.0) {
+            return None;
+        }
+        let Some(Value::Object(claims)) = stored.remove("claims") else {
+            return None;
+        };
+        Some((
+            Arc::new(ValidToken::new(claims)),
+            validated_at,
+            entry.expires_at,
+        ))
     }
 
     /// Local validation of a JWT access token (RFC 9068 / RFC 8725).
@@ -335,7 +409,11 @@ impl ResourceServer {
         match slot.as_ref() {
             Some(j) if j.uri() == uri => Some(j.clone()),
             _ => {
-                let j = Arc::new(RemoteJwks::new(uri, self.settings.jwks_refresh_interval));
+                let j = Arc::new(RemoteJwks::new(
+                    uri,
+                    self.settings.jwks_refresh_interval,
+                    self.shared.clone(),
+                ));
                 *slot = Some(j.clone());
                 Some(j)
             }
@@ -360,27 +438,40 @@ impl ResourceServer {
     fn metadata(&self, now: i64) -> Option<(Option<String>, Option<String>)> {
         let url = self.settings.metadata_url.as_ref()?;
         if let Ok(m) = self.metadata.read()
-            && let Some(m) = m
-                .as_ref()
-                .filter(|m| now < m.fetched_at + METADATA_CACHE_SECONDS)
+            && let Some(m) = m.as_ref().filter(|m| now < m.fresh_until)
         {
             return Some((m.introspection_endpoint.clone(), m.jwks_uri.clone()));
         }
-        let req = HttpRequest {
-            method: HttpMethod::Get,
-            url: url.clone(),
-            headers: vec![],
-            body: None,
+        let parse = |body: &[u8]| match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(doc)) => Some(doc),
+            _ => None,
         };
-        let resp = self.http.send(&req).ok().filter(|r| r.status == 200)?;
-        let Ok(Value::Object(doc)) = serde_json::from_slice::<Value>(&resp.body) else {
-            return None;
+        let (doc, fresh_until) = match self
+            .shared
+            .get(CacheSection::OAuthMetadata, url, now)
+            .and_then(|e| Some((parse(&e.value)?, e.expires_at)))
+        {
+            Some(hit) => hit,
+            None => {
+                let req = HttpRequest {
+                    method: HttpMethod::Get,
+                    url: url.clone(),
+                    headers: vec![],
+                    body: None,
+                };
+                let resp = self.http.send(&req).ok().filter(|r| r.status == 200)?;
+                let doc = parse(&resp.body)?;
+                let until = now.saturating_add(METADATA_CACHE_SECONDS);
+                self.shared
+                    .set(CacheSection::OAuthMetadata, url, &resp.body, until, now);
+                (doc, until)
+            }
         };
         let get = |k: &str| doc.get(k).and_then(Value::as_str).map(str::to_string);
         let m = AsMetadata {
             introspection_endpoint: get("introspection_endpoint"),
             jwks_uri: get("jwks_uri"),
-            fetched_at: now,
+            fresh_until,
         };
         let out = (m.introspection_endpoint.clone(), m.jwks_uri.clone());
         if let Ok(mut slot) = self.metadata.write() {
@@ -388,6 +479,25 @@ impl ResourceServer {
         }
         Some(out)
     }
+}
+
+/// The shared-cache key of an introspection result: the token's hash (the token itself is
+/// never stored), scoped to the endpoint and client that introspected it, so a server that
+/// trusts another authorization server sharing the same cache never takes the result for its own.
+fn shared_token_key(intro: &IntrospectionSettings, token: &str) -> String {
+    let scope = crate::cache::sha256_hex(
+        format!(
+            "{}\0{}",
+            intro.endpoint,
+            intro.client_id.as_deref().unwrap_or("")
+        )
+        .as_bytes(),
+    );
+    format!(
+        "{}.{}",
+        crate::cache::sha256_hex(token.as_bytes()),
+        scope.get(..16).unwrap_or(&scope)
+    )
 }
 
 /// The `Cookie` header after `OIDCStripCookies`, when it changes.

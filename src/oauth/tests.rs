@@ -503,3 +503,280 @@ fn strip_cookies_and_pass_access_token_settings() {
         Some(token.as_str())
     );
 }
+
+// ---- level 2: the shared cache behind the per-process copies ----
+
+type Write = (crate::deps::CacheSection, String, Vec<u8>, i64);
+
+/// A cache that records every key and value written to it (what an operator would see in
+/// Redis), over a MemoryCache.
+struct Recording {
+    inner: crate::cache::MemoryCache,
+    writes: std::sync::Mutex<Vec<Write>>,
+}
+
+impl Recording {
+    fn new() -> Arc<Recording> {
+        Arc::new(Recording {
+            inner: crate::cache::MemoryCache::new(100),
+            writes: Default::default(),
+        })
+    }
+    fn writes(&self) -> Vec<Write> {
+        self.writes.lock().unwrap().clone()
+    }
+}
+
+impl crate::deps::Cache for Recording {
+    fn get(
+        &self,
+        section: crate::deps::CacheSection,
+        key: &str,
+        now: i64,
+    ) -> Result<Option<crate::deps::CacheEntry>, crate::deps::CacheError> {
+        self.inner.get(section, key, now)
+    }
+    fn set(
+        &self,
+        section: crate::deps::CacheSection,
+        key: &str,
+        value: &[u8],
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), crate::deps::CacheError> {
+        self.writes
+            .lock()
+            .unwrap()
+            .push((section, key.to_string(), value.to_vec(), expires_at));
+        self.inner.set(section, key, value, expires_at, now)
+    }
+    fn remove(
+        &self,
+        section: crate::deps::CacheSection,
+        key: &str,
+    ) -> Result<(), crate::deps::CacheError> {
+        self.inner.remove(section, key)
+    }
+    fn touch(
+        &self,
+        section: crate::deps::CacheSection,
+        key: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, crate::deps::CacheError> {
+        self.inner.touch(section, key, expires_at, now)
+    }
+}
+
+/// Every operation fails as a Redis that is down would.
+struct DownCache;
+
+impl crate::deps::Cache for DownCache {
+    fn get(
+        &self,
+        _: crate::deps::CacheSection,
+        _: &str,
+        _: i64,
+    ) -> Result<Option<crate::deps::CacheEntry>, crate::deps::CacheError> {
+        Err(crate::deps::CacheError::Unavailable("refused".into()))
+    }
+    fn set(
+        &self,
+        _: crate::deps::CacheSection,
+        _: &str,
+        _: &[u8],
+        _: i64,
+        _: i64,
+    ) -> Result<(), crate::deps::CacheError> {
+        Err(crate::deps::CacheError::Unavailable("refused".into()))
+    }
+    fn remove(&self, _: crate::deps::CacheSection, _: &str) -> Result<(), crate::deps::CacheError> {
+        Err(crate::deps::CacheError::Unavailable("refused".into()))
+    }
+    fn touch(
+        &self,
+        _: crate::deps::CacheSection,
+        _: &str,
+        _: i64,
+        _: i64,
+    ) -> Result<bool, crate::deps::CacheError> {
+        Err(crate::deps::CacheError::Unavailable("refused".into()))
+    }
+}
+
+fn shared_over(cache: Arc<dyn crate::deps::Cache>) -> SharedCache {
+    SharedCache::new(cache, Arc::new(|_, _: &str| {}))
+}
+
+fn introspecting_provider() -> Arc<Provider> {
+    let p = Provider::new(&[]);
+    *p.introspection.lock().unwrap() = (
+        200,
+        json!({"active": true, "sub": "opaque-user", "exp": NOW + 600}).to_string(),
+    );
+    p
+}
+
+fn intro_settings() -> OAuthSettings {
+    let mut s = settings();
+    s.jwks_uri = None;
+    s.introspection = Some(introspection_settings());
+    s
+}
+
+#[test]
+fn a_second_server_on_the_shared_cache_does_not_introspect_again() {
+    let p = introspecting_provider();
+    let rec = Recording::new();
+    let shared = shared_over(rec.clone());
+    let one = server(intro_settings(), &p, NOW).with_shared_cache(shared.clone());
+    let two = server(intro_settings(), &p, NOW + 5).with_shared_cache(shared.clone());
+    assert_eq!(
+        allowed(one.decide(&bearer("opaque-token"), &rs())).user(),
+        "opaque-user"
+    );
+    let id = allowed(two.decide(&bearer("opaque-token"), &rs()));
+    assert_eq!(id.user(), "opaque-user");
+    assert_eq!(header(&id, "OIDC-sub"), Some("opaque-user"));
+    assert_eq!(p.introspection_calls.load(Ordering::SeqCst), 1);
+    // Stored once, until the token's exp, under a hash (never the token).
+    let writes = rec.writes();
+    assert_eq!(writes.len(), 1);
+    assert_eq!(writes[0].0, crate::deps::CacheSection::AccessToken);
+    assert_eq!(writes[0].3, NOW + 600);
+    assert!(!writes[0].1.contains("opaque-token"));
+    assert!(!String::from_utf8_lossy(&writes[0].2).contains("opaque-token"));
+    // A third server with another introspection client does not take that result.
+    let mut other = intro_settings();
+    other.introspection.as_mut().unwrap().client_id = Some("another-rs".into());
+    let three = server(other, &p, NOW + 6).with_shared_cache(shared.clone());
+    allowed(three.decide(&bearer("opaque-token"), &rs()));
+    assert_eq!(p.introspection_calls.load(Ordering::SeqCst), 2);
+    // A shared result older than OIDCOAuthTokenIntrospectionInterval is not reused.
+    let four = server(intro_settings(), &p, NOW + 60).with_shared_cache(shared);
+    let mut interval = rs();
+    interval.introspection_interval = 30;
+    allowed(four.decide(&bearer("opaque-token"), &interval));
+    assert_eq!(p.introspection_calls.load(Ordering::SeqCst), 3);
+    // Interval -1 keeps nothing anywhere.
+    let mut never = rs();
+    never.introspection_interval = -1;
+    let before = rec.writes().len();
+    allowed(one.decide(&bearer("opaque-token-2"), &never));
+    assert_eq!(rec.writes().len(), before);
+}
+
+#[test]
+fn a_second_server_on_the_shared_cache_does_not_fetch_the_jwks_again() {
+    let key = TestKey::rsa(Some("k1"));
+    let p = Provider::new(&[&key]);
+    let shared = shared_over(Arc::new(crate::cache::MemoryCache::new(10)));
+    let one = server(settings(), &p, NOW).with_shared_cache(shared.clone());
+    let two = server(settings(), &p, NOW + 5).with_shared_cache(shared);
+    allowed(one.decide(&bearer(&key.mint(&claims_at(NOW))), &rs()));
+    allowed(two.decide(&bearer(&key.mint(&claims_at(NOW))), &rs()));
+    assert_eq!(p.jwks_calls.load(Ordering::SeqCst), 1);
+    // Rotated keys: the unknown kid makes one server fetch; the other finds them shared.
+    let rotated = TestKey::rsa(Some("k2"));
+    *p.jwks.lock().unwrap() = jwks(&[&rotated]);
+    allowed(one.decide(&bearer(&rotated.mint(&claims_at(NOW))), &rs()));
+    assert_eq!(p.jwks_calls.load(Ordering::SeqCst), 2);
+    allowed(two.decide(&bearer(&rotated.mint(&claims_at(NOW))), &rs()));
+    assert_eq!(p.jwks_calls.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn oauth_metadata_comes_from_the_shared_cache() {
+    let p = introspecting_provider();
+    let intro_settings_meta = || {
+        let mut s = intro_settings();
+        s.introspection.as_mut().unwrap().endpoint = String::new();
+        s.metadata_url = Some("https://op.example/meta".into());
+        s
+    };
+    let metadata_calls = Arc::new(AtomicUsize::new(0));
+    let client = |p: &Arc<Provider>| -> Box<dyn HttpClient> {
+        let inner = p.client();
+        let calls = metadata_calls.clone();
+        Box::new(
+            move |req: &HttpRequest| -> Result<HttpResponse, HttpError> {
+                if req.url == "https://op.example/meta" {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    return Ok(HttpResponse {
+                        status: 200,
+                        headers: vec![],
+                        body: json!({"introspection_endpoint": "https://op.example/introspect"})
+                            .to_string()
+                            .into_bytes(),
+                    });
+                }
+                inner.send(req)
+            },
+        )
+    };
+    let rec = Recording::new();
+    let shared = shared_over(rec.clone());
+    let one = ResourceServer::with(
+        intro_settings_meta(),
+        client(&p),
+        Box::new(FixedClock::new(NOW)),
+    )
+    .with_shared_cache(shared.clone());
+    let two = ResourceServer::with(
+        intro_settings_meta(),
+        client(&p),
+        Box::new(FixedClock::new(NOW)),
+    )
+    .with_shared_cache(shared);
+    allowed(one.decide(&bearer("opaque-token"), &rs()));
+    allowed(two.decide(&bearer("opaque-token"), &rs()));
+    assert_eq!(metadata_calls.load(Ordering::SeqCst), 1);
+    assert_eq!(p.introspection_calls.load(Ordering::SeqCst), 1);
+    let meta = rec
+        .writes()
+        .into_iter()
+        .find(|w| w.0 == crate::deps::CacheSection::OAuthMetadata)
+        .expect("metadata stored");
+    assert_eq!(meta.1, "https://op.example/meta");
+    assert_eq!(meta.3, NOW + METADATA_CACHE_SECONDS);
+}
+
+#[test]
+fn an_unavailable_shared_cache_falls_back_to_the_provider() {
+    let p = introspecting_provider();
+    let shared = shared_over(Arc::new(DownCache));
+    let one = server(intro_settings(), &p, NOW).with_shared_cache(shared.clone());
+    let two = server(intro_settings(), &p, NOW).with_shared_cache(shared);
+    allowed(one.decide(&bearer("opaque-token"), &rs()));
+    allowed(two.decide(&bearer("opaque-token"), &rs()));
+    assert_eq!(p.introspection_calls.load(Ordering::SeqCst), 2);
+    // Level 1 still works.
+    allowed(one.decide(&bearer("opaque-token"), &rs()));
+    assert_eq!(p.introspection_calls.load(Ordering::SeqCst), 2);
+    let key = TestKey::rsa(Some("k1"));
+    let p = Provider::new(&[&key]);
+    let jwt = server(settings(), &p, NOW).with_shared_cache(shared_over(Arc::new(DownCache)));
+    allowed(jwt.decide(&bearer(&key.mint(&claims_at(NOW))), &rs()));
+}
+
+#[test]
+fn encrypted_shared_values_hold_no_plaintext() {
+    let p = introspecting_provider();
+    let rec = Recording::new();
+    let keys = Arc::new(crate::crypto::CryptoKeys::derive_with_iterations(
+        "pass", None, 1,
+    ));
+    let sealed: Arc<dyn crate::deps::Cache> =
+        Arc::new(crate::cache::EncryptedCache::new(rec.clone(), keys));
+    let shared = shared_over(sealed);
+    let one = server(intro_settings(), &p, NOW).with_shared_cache(shared.clone());
+    let two = server(intro_settings(), &p, NOW).with_shared_cache(shared);
+    allowed(one.decide(&bearer("opaque-token"), &rs()));
+    allowed(two.decide(&bearer("opaque-token"), &rs()));
+    assert_eq!(p.introspection_calls.load(Ordering::SeqCst), 1);
+    let writes = rec.writes();
+    assert_eq!(writes.len(), 1);
+    let value = String::from_utf8_lossy(&writes[0].2);
+    assert!(!value.contains("opaque-user"), "{value}");
+    assert!(!writes[0].1.contains("opaque-token"));
+}

@@ -139,6 +139,15 @@ pub fn fetch(
     url: &str,
     expected_issuer: Option<&str>,
 ) -> Result<ProviderMetadata, DiscoveryError> {
+    fetch_document(http, url, expected_issuer).map(|(meta, _)| meta)
+}
+
+/// As [`fetch`], with the document's bytes (kept in the shared cache).
+pub fn fetch_document(
+    http: &dyn HttpClient,
+    url: &str,
+    expected_issuer: Option<&str>,
+) -> Result<(ProviderMetadata, Vec<u8>), DiscoveryError> {
     check_https_or_loopback(url).map_err(|_| DiscoveryError::InsecureUrl("discovery URL"))?;
     let req = HttpRequest {
         method: HttpMethod::Get,
@@ -155,7 +164,8 @@ pub fn fetch(
             resp.status
         )));
     }
-    parse(&resp.body, url, expected_issuer)
+    let meta = parse(&resp.body, url, expected_issuer)?;
+    Ok((meta, resp.body))
 }
 
 fn optional_url(

@@ -447,7 +447,11 @@ fn oidcc_client_test_signing_key_rotation_just_before_signing() {
             body: if n == 0 { &first } else { &second }.as_bytes().to_vec(),
         })
     };
-    let remote = RemoteJwks::new("https://op.example.org/jwks".into(), 3600);
+    let remote = RemoteJwks::new(
+        "https://op.example.org/jwks".into(),
+        3600,
+        crate::cache::SharedCache::none(),
+    );
     let ex = expect(&[Alg::RS256]);
     id_token::validate_with_jwks(&old.mint(&claims()), &ex, &remote, &http, NOW).unwrap();
     id_token::validate_with_jwks(&new.mint(&claims()), &ex, &remote, &http, NOW).unwrap();

@@ -28,7 +28,7 @@ pub use settings::{
     ProviderSource, ResponseMode, RpRequestSettings, RpSettings, TrustedForwarded, UnAuthAction,
 };
 
-use crate::cache::OutageLog;
+use crate::cache::{OutageLog, SharedCache};
 use crate::claims::{self, ClaimOutput};
 use crate::config::ServerConfig;
 use crate::crypto::{self, CryptoKeys};
@@ -122,7 +122,7 @@ impl RelyingParty {
         cache: Arc<dyn Cache>,
         keys: CryptoKeys,
     ) -> RelyingParty {
-        let provider = ProviderCache::new(&settings);
+        let provider = ProviderCache::new(&settings, SharedCache::none());
         let redirect_path = urls::redirect_uri_path(&settings.redirect_uri).to_string();
         RelyingParty {
             settings,
@@ -135,6 +135,12 @@ impl RelyingParty {
             cache_outages: OutageLog::new(),
             redirect_path,
         }
+    }
+
+    /// Provider metadata and JWKS also through `shared` (level 2 behind this process's copy).
+    pub fn with_shared_cache(mut self, shared: SharedCache) -> RelyingParty {
+        self.provider = ProviderCache::new(&self.settings, shared);
+        self
     }
 
     pub fn settings(&self) -> &RpSettings {

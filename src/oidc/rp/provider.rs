@@ -1,10 +1,14 @@
 //! The provider as this process knows it: metadata from discovery (fetched lazily on first
 //! need, refreshed per `OIDCProviderMetadataRefreshInterval`, the last good copy kept when a
 //! refresh fails) or from static settings, with its JWKS and the ID token algorithms to accept.
+//! Behind this process's copy, the shared cache (section `ProviderMetadata`, keyed by the
+//! metadata URL) is asked before the provider, and a fetched document is stored there for the
+//! metadata lifetime; the JWKS likewise (see [`RemoteJwks`]).
 
 use std::sync::{Arc, Mutex, RwLock};
 
-use crate::deps::HttpClient;
+use crate::cache::SharedCache;
+use crate::deps::{CacheSection, HttpClient};
 use crate::jose::{Alg, KeySet};
 use crate::oauth::RemoteJwks;
 use crate::oidc::discovery::{self, ProviderMetadata};
@@ -27,11 +31,16 @@ pub struct Provider {
 }
 
 impl Provider {
-    fn new(meta: ProviderMetadata, configured_alg: Option<&str>, jwks_refresh: i64) -> Provider {
+    fn new(
+        meta: ProviderMetadata,
+        configured_alg: Option<&str>,
+        jwks_refresh: i64,
+        shared: &SharedCache,
+    ) -> Provider {
         let jwks = meta
             .jwks_uri
             .clone()
-            .map(|u| Arc::new(RemoteJwks::new(u, jwks_refresh)));
+            .map(|u| Arc::new(RemoteJwks::new(u, jwks_refresh, shared.clone())));
         let algs = allowed_algs(configured_alg, &meta.id_token_signing_alg_values_supported);
         Provider { meta, jwks, algs }
     }
@@ -69,7 +78,8 @@ impl Provider {
 
 struct Current {
     provider: Arc<Provider>,
-    fetched_at: i64,
+    /// Used without asking anyone until then (`i64::MAX`: static metadata).
+    fresh_until: i64,
 }
 
 /// The per-process provider slot.
@@ -77,32 +87,35 @@ pub struct ProviderCache {
     current: RwLock<Option<Current>>,
     /// Single flight for fetches; holds the time of the last failed attempt.
     fetching: Mutex<Option<i64>>,
+    /// Level 2: metadata and JWKS fetched by other processes or servers.
+    shared: SharedCache,
 }
 
 impl ProviderCache {
-    pub fn new(settings: &RpSettings) -> ProviderCache {
+    pub fn new(settings: &RpSettings, shared: SharedCache) -> ProviderCache {
         let current = match &settings.provider {
             ProviderSource::Static(meta) => Some(Current {
                 provider: Arc::new(Provider::new(
                     (**meta).clone(),
                     settings.id_token_alg.as_deref(),
                     settings.jwks_refresh_interval,
+                    &shared,
                 )),
-                fetched_at: i64::MAX,
+                fresh_until: i64::MAX,
             }),
             ProviderSource::Discovery { .. } => None,
         };
         ProviderCache {
             current: RwLock::new(current),
             fetching: Mutex::new(None),
+            shared,
         }
     }
 
-    fn fresh(&self, now: i64, lifetime: i64) -> Option<Arc<Provider>> {
+    fn fresh(&self, now: i64) -> Option<Arc<Provider>> {
         let cur = self.current.read().ok()?;
         let c = cur.as_ref()?;
-        (c.fetched_at == i64::MAX || now < c.fetched_at.saturating_add(lifetime))
-            .then(|| c.provider.clone())
+        (now < c.fresh_until).then(|| c.provider.clone())
     }
 
     fn last_good(&self) -> Option<Arc<Provider>> {
@@ -135,7 +148,7 @@ impl ProviderCache {
         } else {
             DEFAULT_METADATA_LIFETIME
         };
-        if let Some(p) = self.fresh(now, lifetime) {
+        if let Some(p) = self.fresh(now) {
             return Ok(p);
         }
         // One thread refreshes; while it does, the others keep using the last good metadata
@@ -153,7 +166,7 @@ impl ProviderCache {
                 return Err("provider lock poisoned".to_string());
             }
         };
-        if let Some(p) = self.fresh(now, lifetime) {
+        if let Some(p) = self.fresh(now) {
             return Ok(p); // fetched by another thread while we waited
         }
         if let Some(failed_at) = *last_failure
@@ -163,29 +176,26 @@ impl ProviderCache {
                 format!("provider metadata from {metadata_url} unavailable (recent failure)")
             });
         }
-        match discovery::fetch(http, metadata_url, issuer.as_deref()) {
-            Ok(meta) => {
+        // Fetched by another process or server (checked as a fetched document is).
+        if let Some(entry) = self
+            .shared
+            .get(CacheSection::ProviderMetadata, metadata_url, now)
+            && let Ok(meta) = discovery::parse(&entry.value, metadata_url, issuer.as_deref())
+        {
+            return Ok(self.install(settings, meta, entry.expires_at));
+        }
+        match discovery::fetch_document(http, metadata_url, issuer.as_deref()) {
+            Ok((meta, raw)) => {
                 *last_failure = None;
-                // Keep the JWKS (and its cached keys) when the jwks_uri did not change.
-                let old = self.last_good();
-                let mut p = Provider::new(
-                    meta,
-                    settings.id_token_alg.as_deref(),
-                    settings.jwks_refresh_interval,
+                let until = now.saturating_add(lifetime);
+                self.shared.set(
+                    CacheSection::ProviderMetadata,
+                    metadata_url,
+                    &raw,
+                    until,
+                    now,
                 );
-                if let Some(old) = old
-                    && old.meta.jwks_uri == p.meta.jwks_uri
-                {
-                    p.jwks = old.jwks.clone();
-                }
-                let p = Arc::new(p);
-                if let Ok(mut cur) = self.current.write() {
-                    *cur = Some(Current {
-                        provider: p.clone(),
-                        fetched_at: now,
-                    });
-                }
-                Ok(p)
+                Ok(self.install(settings, meta, until))
             }
             Err(e) => {
                 *last_failure = Some(now);
@@ -194,5 +204,35 @@ impl ProviderCache {
                 self.last_good().ok_or(msg)
             }
         }
+    }
+
+    /// Makes `meta` the current provider until `fresh_until`.
+    fn install(
+        &self,
+        settings: &RpSettings,
+        meta: ProviderMetadata,
+        fresh_until: i64,
+    ) -> Arc<Provider> {
+        // Keep the JWKS (and its cached keys) when the jwks_uri did not change.
+        let old = self.last_good();
+        let mut p = Provider::new(
+            meta,
+            settings.id_token_alg.as_deref(),
+            settings.jwks_refresh_interval,
+            &self.shared,
+        );
+        if let Some(old) = old
+            && old.meta.jwks_uri == p.meta.jwks_uri
+        {
+            p.jwks = old.jwks.clone();
+        }
+        let p = Arc::new(p);
+        if let Ok(mut cur) = self.current.write() {
+            *cur = Some(Current {
+                provider: p.clone(),
+                fresh_until,
+            });
+        }
+        p
     }
 }

@@ -2034,3 +2034,85 @@ fn broken_state_cookies_are_cleared_and_odd_names_ignored() {
         ["mod_auth_openidc_state_abc=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly"]
     );
 }
+
+// ---- level 2: provider metadata and JWKS through the shared cache ----
+
+#[test]
+fn a_second_relying_party_on_the_shared_cache_fetches_neither_metadata_nor_jwks() {
+    let shared_store = Arc::new(crate::cache::MemoryCache::new(10));
+    let shared = crate::cache::SharedCache::new(shared_store.clone(), Arc::new(|_, _: &str| {}));
+    let one = world();
+    let one = World {
+        rp: one.rp.with_shared_cache(shared.clone()),
+        ..one
+    };
+    login(&one, "/mesos/one");
+    assert_eq!(one.op.count(DISCOVERY), 1);
+    assert_eq!(one.op.count("https://op.example/jwks"), 1);
+    // Another server (own process copies, own session store), same provider, same shared cache.
+    let two = world();
+    let two = World {
+        rp: two.rp.with_shared_cache(shared),
+        ..two
+    };
+    login(&two, "/mesos/two");
+    assert_eq!(two.op.count(DISCOVERY), 0, "metadata from the shared cache");
+    assert_eq!(
+        two.op.count("https://op.example/jwks"),
+        0,
+        "JWKS from the shared cache"
+    );
+    assert!(
+        shared_store
+            .get(CacheSection::ProviderMetadata, DISCOVERY, NOW)
+            .unwrap()
+            .is_some()
+    );
+    // Without a shared cache, a third one fetches both.
+    let three = world();
+    login(&three, "/mesos/three");
+    assert_eq!(three.op.count(DISCOVERY), 1);
+    assert_eq!(three.op.count("https://op.example/jwks"), 1);
+}
+
+#[test]
+fn an_unavailable_shared_cache_still_fetches_from_the_provider() {
+    struct Down;
+    impl Cache for Down {
+        fn get(&self, _: CacheSection, _: &str, _: i64) -> Result<Option<CacheEntry>, CacheError> {
+            Err(CacheError::Unavailable("down".into()))
+        }
+        fn set(
+            &self,
+            _: CacheSection,
+            _: &str,
+            _: &[u8],
+            _: i64,
+            _: i64,
+        ) -> Result<(), CacheError> {
+            Err(CacheError::Unavailable("down".into()))
+        }
+        fn remove(&self, _: CacheSection, _: &str) -> Result<(), CacheError> {
+            Err(CacheError::Unavailable("down".into()))
+        }
+        fn touch(&self, _: CacheSection, _: &str, _: i64, _: i64) -> Result<bool, CacheError> {
+            Err(CacheError::Unavailable("down".into()))
+        }
+    }
+    let logged = Arc::new(Mutex::new(Vec::new()));
+    let l = logged.clone();
+    let shared = crate::cache::SharedCache::new(
+        Arc::new(Down),
+        Arc::new(move |level, m: &str| l.lock().unwrap().push((level, m.to_string()))),
+    );
+    let w = world();
+    let w = World {
+        rp: w.rp.with_shared_cache(shared),
+        ..w
+    };
+    login(&w, "/mesos/one");
+    assert_eq!(w.op.count(DISCOVERY), 1);
+    let logged = logged.lock().unwrap();
+    assert_eq!(logged.len(), 1, "one warning, then backed off: {logged:?}");
+    assert_eq!(logged[0].0, LogLevel::Warn);
+}
