@@ -9,18 +9,25 @@
 //!   provides the real region (anonymous shared memory + robust process-shared mutex).
 //! - [`FileCache`]: `OIDCCacheType file`, one file per key in `OIDCCacheDir`.
 //! - [`RedisCache`]: `OIDCCacheType redis`, a Redis server shared by several Apache servers.
+//! - [`MemcacheCache`]: `OIDCCacheType memcache`, memcached servers shared by several Apache
+//!   servers (text protocol over `TcpStream`, no client crate).
 //! - [`EncryptedCache`]: `OIDCCacheEncrypt On` over any of them (keys hashed, values sealed).
 //!
 //! Backends never log: they return [`CacheError`](crate::deps::CacheError) and the caller logs.
 
 mod encrypted;
 mod file;
+mod memcache;
 mod memory;
 mod redis;
 mod shm;
 
 pub use encrypted::EncryptedCache;
 pub use file::{DEFAULT_CLEAN_INTERVAL, FILE_PREFIX, FileCache};
+pub use memcache::{
+    CONNECT_TIMEOUT as MEMCACHE_CONNECT_TIMEOUT, IO_TIMEOUT as MEMCACHE_IO_TIMEOUT,
+    KEY_PREFIX as MEMCACHE_KEY_PREFIX, MemcacheCache, MemcacheSettings,
+};
 pub use memory::MemoryCache;
 pub use redis::{KEY_PREFIX as REDIS_KEY_PREFIX, RedisCache, RedisSettings};
 pub use shm::{
