@@ -514,7 +514,8 @@ impl MemcacheCache {
                 Ok(v)
             }
             Err(OpError::TooLarge) => {
-                self.checkin(lease);
+                // memcached swallows the data block, but the connection is not worth trusting
+                drop(lease);
                 Err(CacheError::TooLarge {
                     size: STORED_MAX + 1,
                     max: VALUE_MAX,

@@ -213,7 +213,12 @@ fn memcached() -> Option<Memcached> {
 }
 
 fn memcached_on(port: u16) -> Option<Memcached> {
+    memcached_with(port, &[])
+}
+
+fn memcached_with(port: u16, extra: &[&str]) -> Option<Memcached> {
     let child = Command::new(MEMCACHED)
+        .args(extra)
         .args([
             "-l",
             "127.0.0.1",
@@ -454,4 +459,22 @@ fn idle_connections_past_ttl_are_closed() {
     cache.remove(CacheSection::Session, "k").unwrap();
     let p = lock(&cache.servers[0].pool);
     assert_eq!((p.open, p.idle.len()), (1, 1));
+}
+
+#[test]
+fn a_server_with_a_smaller_item_limit_refuses_as_too_large() {
+    if !std::path::Path::new(MEMCACHED).exists() {
+        return;
+    }
+    let Some(m) = memcached_with(free_port(), &["-I", "64k", "-o", "slab_chunk_max=32768"]) else {
+        return;
+    };
+    let cache = cache_on(&[m.port]);
+    let now = now();
+    let s = CacheSection::Session;
+    let r = cache.set(s, "big", &vec![1u8; 100 * 1024], now + 100, now);
+    assert!(matches!(r, Err(CacheError::TooLarge { .. })), "{r:?}");
+    // the cache keeps working
+    cache.set(s, "small", b"x", now + 100, now).unwrap();
+    assert_eq!(cache.get(s, "small", now).unwrap().unwrap().value, b"x");
 }
