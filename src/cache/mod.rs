@@ -9,6 +9,8 @@
 //!   provides the real region (anonymous shared memory + robust process-shared mutex).
 //! - [`FileCache`]: `OIDCCacheType file`, one file per key in `OIDCCacheDir`.
 //! - [`RedisCache`]: `OIDCCacheType redis`, a Redis server shared by several Apache servers.
+//! - [`MemcacheCache`]: `OIDCCacheType memcache`, memcached servers shared by several Apache
+//!   servers (text protocol over `TcpStream`, no client crate).
 //! - [`EncryptedCache`]: `OIDCCacheEncrypt On` over any of them (keys hashed, values sealed).
 //! - [`SharedCache`]: any of them as the second level behind per-process copies of provider
 //!   metadata, JWKS and introspection results (errors are misses).
@@ -19,6 +21,7 @@
 mod encrypted;
 mod file;
 mod level2;
+mod memcache;
 mod memory;
 mod outage;
 mod redis;
@@ -27,6 +30,10 @@ mod shm;
 pub use encrypted::EncryptedCache;
 pub use file::{DEFAULT_CLEAN_INTERVAL, FILE_PREFIX, FileCache};
 pub use level2::{BACKOFF_SECONDS, CacheLog, SharedCache};
+pub use memcache::{
+    CONNECT_TIMEOUT as MEMCACHE_CONNECT_TIMEOUT, IO_TIMEOUT as MEMCACHE_IO_TIMEOUT,
+    KEY_PREFIX as MEMCACHE_KEY_PREFIX, MemcacheCache, MemcacheSettings,
+};
 pub use memory::MemoryCache;
 pub use outage::{OutageLog, QUIET_SECONDS as OUTAGE_QUIET_SECONDS};
 pub use redis::{KEY_PREFIX as REDIS_KEY_PREFIX, RedisCache, RedisSettings};

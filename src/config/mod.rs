@@ -26,9 +26,9 @@ pub use reference::reference_conf;
 pub use server::{ServerConfig, check_server};
 pub use setters::DEFAULT_TOKEN_COOKIE;
 pub use types::{
-    CacheType, ClaimsTarget, ConfigProblem, EndpointAuth, ExpiryFormat, HttpMethod, PublicKeyFile,
-    PublicKeyType, RedisServer, ResponseType, Secret, Severity, SharedKey, TokenExpiryClaim,
-    XForwardedHeaders,
+    CacheType, ClaimsTarget, ConfigProblem, EndpointAuth, ExpiryFormat, HttpMethod, MemcacheServer,
+    PublicKeyFile, PublicKeyType, RedisServer, ResponseType, Secret, Severity, SharedKey,
+    TokenExpiryClaim, XForwardedHeaders,
 };
 
 /// Merges a virtual host's config (`add`) over the main server's (`base`).

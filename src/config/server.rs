@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use super::types::{
     CacheType, ConfigProblem, CookieKind, EndpointAuth, HtmlTemplate, HttpMethod, InfoHookData,
-    PassIdTokenAs, PassUserInfoAs, Pattern, PkceMethod, PrivateKeyFile, PublicKeyFile, RedisServer,
-    ResponseMode, ResponseType, SameSite, Secret, SessionType, Severity, SharedKey,
-    TokenExpiryClaim, UserInfoTokenMethod, XForwardedHeaders,
+    MemcacheServer, PassIdTokenAs, PassUserInfoAs, Pattern, PkceMethod, PrivateKeyFile,
+    PublicKeyFile, RedisServer, ResponseMode, ResponseType, SameSite, Secret, SessionType,
+    Severity, SharedKey, TokenExpiryClaim, UserInfoTokenMethod, XForwardedHeaders,
 };
 use super::values::RemoteUserClaim;
 use crate::jose::Alg;
@@ -157,6 +157,16 @@ pub struct ServerConfig {
     pub redis_connect_timeout: Option<u32>,
     /// `OIDCRedisCacheTimeout` in seconds.
     pub redis_timeout: Option<u32>,
+    /// `OIDCMemCacheServers`: one or more servers.
+    pub memcache_servers: Option<Vec<MemcacheServer>>,
+    /// `OIDCMemCacheConnectionsMin`.
+    pub memcache_min: Option<u32>,
+    /// `OIDCMemCacheConnectionsSMax`.
+    pub memcache_smax: Option<u32>,
+    /// `OIDCMemCacheConnectionsHMax`.
+    pub memcache_hmax: Option<u32>,
+    /// `OIDCMemCacheConnectionsTTL` in seconds.
+    pub memcache_ttl: Option<u32>,
 }
 
 /// httpd's `merge_server_config`: a virtual host's own setting wins, anything it does not set
@@ -249,6 +259,11 @@ pub fn merge(base: &ServerConfig, add: &ServerConfig) -> ServerConfig {
         redis_database: _,
         redis_connect_timeout: _,
         redis_timeout: _,
+        memcache_servers: _,
+        memcache_min: _,
+        memcache_smax: _,
+        memcache_hmax: _,
+        memcache_ttl: _,
     } = base;
     let ServerConfig {
         redirect_uri,
@@ -334,6 +349,11 @@ pub fn merge(base: &ServerConfig, add: &ServerConfig) -> ServerConfig {
         redis_database,
         redis_connect_timeout,
         redis_timeout,
+        memcache_servers,
+        memcache_min,
+        memcache_smax,
+        memcache_hmax,
+        memcache_ttl,
     } = add;
     ServerConfig {
         redirect_uri: pick(redirect_uri, &base.redirect_uri),
@@ -476,6 +496,11 @@ pub fn merge(base: &ServerConfig, add: &ServerConfig) -> ServerConfig {
         redis_database: pick(redis_database, &base.redis_database),
         redis_connect_timeout: pick(redis_connect_timeout, &base.redis_connect_timeout),
         redis_timeout: pick(redis_timeout, &base.redis_timeout),
+        memcache_servers: pick(memcache_servers, &base.memcache_servers),
+        memcache_min: pick(memcache_min, &base.memcache_min),
+        memcache_smax: pick(memcache_smax, &base.memcache_smax),
+        memcache_hmax: pick(memcache_hmax, &base.memcache_hmax),
+        memcache_ttl: pick(memcache_ttl, &base.memcache_ttl),
     }
 }
 
@@ -514,6 +539,9 @@ pub mod defaults {
     pub const REDIS_PORT: u16 = 6379;
     pub const REDIS_CONNECT_TIMEOUT: u32 = 5;
     pub const REDIS_TIMEOUT: u32 = 5;
+    pub const MEMCACHE_PORT: u16 = 11211;
+    /// 2.4.12.3: an unset (0) `OIDCMemCacheConnectionsTTL` is 60 s.
+    pub const MEMCACHE_TTL: u32 = 60;
     pub const ID_TOKEN_IAT_SLACK: u32 = 600;
     pub const STATE_TIMEOUT: u32 = 300;
     pub const STATE_MAX_NUMBER_OF_COOKIES: u32 = 7;
@@ -687,6 +715,44 @@ impl ServerConfig {
     /// `OIDCRedisCacheTimeout` (each command's read and write), default 5 s.
     pub fn redis_timeout(&self) -> Duration {
         secs(self.redis_timeout.unwrap_or(defaults::REDIS_TIMEOUT))
+    }
+
+    /// `OIDCMemCacheServers` (no default; required with `OIDCCacheType memcache`).
+    pub fn memcache_servers(&self) -> &[MemcacheServer] {
+        self.memcache_servers.as_deref().unwrap_or(&[])
+    }
+
+    /// `OIDCMemCacheConnectionsHMax`: the most connections a process opens to one server;
+    /// `None` (unset or 0, the default) is no limit of ours: at most one per request thread,
+    /// which is what 2.4.12.3 derives from the MPM's thread count.
+    pub fn memcache_hmax(&self) -> Option<u32> {
+        self.memcache_hmax.filter(|&n| n > 0)
+    }
+
+    /// `OIDCMemCacheConnectionsSMax`, capped by the hard maximum as in 2.4.12.3 (`None`: the
+    /// hard maximum). Only a hint here: idle connections are kept up to this number.
+    pub fn memcache_smax(&self) -> Option<u32> {
+        let smax = self.memcache_smax.filter(|&n| n > 0);
+        match (smax, self.memcache_hmax()) {
+            (Some(s), Some(h)) => Some(s.min(h)),
+            (s, h) => s.or(h),
+        }
+    }
+
+    /// `OIDCMemCacheConnectionsMin`, default 0. Accepted as a hint: connections are made on
+    /// first use in each child, never ahead of time.
+    pub fn memcache_min(&self) -> u32 {
+        self.memcache_min.unwrap_or(0)
+    }
+
+    /// `OIDCMemCacheConnectionsTTL`: how long an idle connection is kept; unset or 0 is 60 s,
+    /// as in 2.4.12.3.
+    pub fn memcache_ttl(&self) -> Duration {
+        secs(
+            self.memcache_ttl
+                .filter(|&n| n > 0)
+                .unwrap_or(defaults::MEMCACHE_TTL),
+        )
     }
 
     // -----------------------------------------------------------------------------------------
@@ -1021,6 +1087,9 @@ pub fn check_server(cfg: &ServerConfig) -> Vec<ConfigProblem> {
 
     if cfg.cache_type() == CacheType::Redis && cfg.redis_server.is_none() {
         error("'OIDCCacheType redis' requires 'OIDCRedisCacheServer' to be set".to_string());
+    }
+    if cfg.cache_type() == CacheType::Memcache && cfg.memcache_servers().is_empty() {
+        error("'OIDCCacheType memcache' requires 'OIDCMemCacheServers' to be set".to_string());
     }
 
     if cfg.has_oauth_config() && cfg.oauth_server_metadata_url.is_none() {

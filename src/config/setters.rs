@@ -20,9 +20,9 @@ use super::parse::{self, getword_conf, integer_in, not_one_of, one_of, server_ro
 use super::server::ServerConfig;
 use super::types::{
     CacheType, ClaimsTarget, EndpointAuth, ExpiryFormat, HtmlTemplate, HttpMethod, InfoHookData,
-    PassIdTokenAs, PassUserInfoAs, Pattern, PkceMethod, PrivateKeyFile, PublicKeyFile,
-    PublicKeyType, RedisServer, ResponseMode, ResponseType, Secret, SessionType, SharedKey,
-    TokenExpiryClaim, UnAuthAction, UnAutzAction, UnAutzKind, UserInfoTokenMethod,
+    MemcacheServer, PassIdTokenAs, PassUserInfoAs, Pattern, PkceMethod, PrivateKeyFile,
+    PublicKeyFile, PublicKeyType, RedisServer, ResponseMode, ResponseType, Secret, SessionType,
+    SharedKey, TokenExpiryClaim, UnAuthAction, UnAutzAction, UnAutzKind, UserInfoTokenMethod,
     XForwardedHeaders,
 };
 use super::url;
@@ -633,12 +633,10 @@ pub fn cache_type(cfg: &mut ServerConfig, args: &Args) -> R {
             cfg.cache_type = Some(CacheType::Redis);
             Ok(())
         }
-        "memcache" => Err(named(
-            N,
-            format!(
-                "\"{v}\" is not supported yet by mod_auth_openidc_rs; only \"shm\", \"file\" and \"redis\" are"
-            ),
-        )),
+        "memcache" => {
+            cfg.cache_type = Some(CacheType::Memcache);
+            Ok(())
+        }
         _ => Err(named(
             N,
             not_one_of(v, &["shm", "memcache", "redis", "file"]),
@@ -1511,16 +1509,64 @@ pub fn cache_dir(cfg: &mut ServerConfig, args: &Args) -> R {
 pub fn redis_server(cfg: &mut ServerConfig, args: &Args) -> R {
     const N: &str = "OIDCRedisCacheServer";
     let v = non_empty(N, arg(N, args, 0)?)?;
-    cfg.redis_server = Some(parse_host_port(v).map_err(|e| named(N, e))?);
+    let (host, port) =
+        parse_host_port(v, super::server::defaults::REDIS_PORT).map_err(|e| named(N, e))?;
+    cfg.redis_server = Some(RedisServer { host, port });
     Ok(())
 }
 
-fn parse_host_port(v: &str) -> Result<RedisServer, String> {
+/// `"<host>[:<port>]( <host>[:<port>])*"`: space separated as in 2.4.12.3, each like
+/// `OIDCRedisCacheServer` with the port defaulting to 11211.
+pub fn memcache_servers(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCMemCacheServers";
+    let v = non_empty(N, arg(N, args, 0)?)?;
+    let mut servers = Vec::new();
+    for one in v.split_ascii_whitespace() {
+        let (host, port) = parse_host_port(one, super::server::defaults::MEMCACHE_PORT)
+            .map_err(|e| named(N, e))?;
+        servers.push(MemcacheServer { host, port });
+    }
+    if servers.is_empty() {
+        return Err(named(N, "no server given".to_string()));
+    }
+    cfg.memcache_servers = Some(servers);
+    Ok(())
+}
+
+fn memcache_count(n: &str, args: &Args) -> Result<u32, String> {
+    let v = integer_in(arg(n, args, 0)?, 0, 65535).map_err(|e| named(n, e))?;
+    u32::try_from(v).map_err(|e| named(n, e))
+}
+
+pub fn memcache_min(cfg: &mut ServerConfig, args: &Args) -> R {
+    cfg.memcache_min = Some(memcache_count("OIDCMemCacheConnectionsMin", args)?);
+    Ok(())
+}
+
+pub fn memcache_smax(cfg: &mut ServerConfig, args: &Args) -> R {
+    cfg.memcache_smax = Some(memcache_count("OIDCMemCacheConnectionsSMax", args)?);
+    Ok(())
+}
+
+pub fn memcache_hmax(cfg: &mut ServerConfig, args: &Args) -> R {
+    cfg.memcache_hmax = Some(memcache_count("OIDCMemCacheConnectionsHMax", args)?);
+    Ok(())
+}
+
+/// 0 (the C module's "unset": 60 s) to one day.
+pub fn memcache_ttl(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCMemCacheConnectionsTTL";
+    let v = integer_in(arg(N, args, 0)?, 0, 86400).map_err(|e| named(N, e))?;
+    cfg.memcache_ttl = Some(u32::try_from(v).map_err(|e| named(N, e))?);
+    Ok(())
+}
+
+fn parse_host_port(v: &str, default_port: u16) -> Result<(String, u16), String> {
     if v.contains("://") {
         // The C module takes host[:port] only; URLs would mean TLS (rediss://), which is not
         // supported yet: say so instead of misreading the scheme as a host.
         return Err(format!(
-            "\"{v}\": give host[:port]; redis:// and rediss:// URLs (TLS to Redis) are not supported yet"
+            "\"{v}\": give host[:port]; URLs (such as rediss:// for TLS) are not supported yet"
         ));
     }
     let (host, port) = if let Some(rest) = v.strip_prefix('[') {
@@ -1539,7 +1585,7 @@ fn parse_host_port(v: &str) -> Result<RedisServer, String> {
             Some((h, p)) if !p.contains(':') => (h, Some(p)),
             Some(_) => {
                 return Err(format!(
-                    "invalid server \"{v}\": put an IPv6 address in brackets, e.g. [::1]:6379"
+                    "invalid server \"{v}\": put an IPv6 address in brackets, e.g. [::1]:{default_port}"
                 ));
             }
             None => (v, None),
@@ -1553,16 +1599,13 @@ fn parse_host_port(v: &str) -> Result<RedisServer, String> {
         return Err(format!("invalid host name in \"{v}\""));
     }
     let port = match port {
-        None => super::server::defaults::REDIS_PORT,
+        None => default_port,
         Some(p) => {
             let n = integer_in(p, 1, 65535).map_err(|e| format!("invalid port in \"{v}\": {e}"))?;
             u16::try_from(n).map_err(|e| format!("invalid port in \"{v}\": {e}"))?
         }
     };
-    Ok(RedisServer {
-        host: host.to_string(),
-        port,
-    })
+    Ok((host.to_string(), port))
 }
 
 pub fn redis_username(cfg: &mut ServerConfig, args: &Args) -> R {

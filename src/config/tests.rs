@@ -313,6 +313,12 @@ const SUPPORTED: &[&str] = &[
     "OIDCRedisCacheDatabase",
     "OIDCRedisCacheConnectTimeout",
     "OIDCRedisCacheTimeout",
+    // issue 4: memcache
+    "OIDCMemCacheServers",
+    "OIDCMemCacheConnectionsMin",
+    "OIDCMemCacheConnectionsSMax",
+    "OIDCMemCacheConnectionsHMax",
+    "OIDCMemCacheConnectionsTTL",
     "OIDCPassIDTokenAs",
     "OIDCPassUserInfoAs",
     "OIDCPassRefreshToken",
@@ -1300,8 +1306,8 @@ fn cache_settings() {
         CacheType::Redis
     );
     assert_eq!(
-        err("OIDCCacheType", &["memcache"]),
-        "OIDCCacheType: \"memcache\" is not supported yet by mod_auth_openidc_rs; only \"shm\", \"file\" and \"redis\" are"
+        srv("OIDCCacheType", &["memcache"]).cache_type(),
+        CacheType::Memcache
     );
     assert_eq!(
         err("OIDCCacheType", &["SHM"]),
@@ -1366,7 +1372,7 @@ fn redis_settings() {
     );
     assert_eq!(
         err("OIDCRedisCacheServer", &["rediss://redis.example.com:6380"]),
-        "OIDCRedisCacheServer: \"rediss://redis.example.com:6380\": give host[:port]; redis:// and rediss:// URLs (TLS to Redis) are not supported yet"
+        "OIDCRedisCacheServer: \"rediss://redis.example.com:6380\": give host[:port]; URLs (such as rediss:// for TLS) are not supported yet"
     );
     assert_eq!(
         err("OIDCRedisCacheServer", &["[::1"]),
@@ -1437,6 +1443,112 @@ fn check_server_redis() {
     let p = problems(&[
         ("OIDCCacheType", &["redis"]),
         ("OIDCRedisCacheServer", &["127.0.0.1"]),
+    ]);
+    assert!(p.iter().all(|(s, _)| *s != Severity::Error), "{p:?}");
+}
+
+#[test]
+fn memcache_settings() {
+    let d = ServerConfig::default();
+    assert!(d.memcache_servers().is_empty());
+    assert_eq!(d.memcache_min(), 0);
+    assert_eq!(d.memcache_smax(), None);
+    assert_eq!(d.memcache_hmax(), None);
+    assert_eq!(d.memcache_ttl(), Duration::from_secs(60));
+    // memcache encrypts by default, as in 2.4.12.3
+    assert!(srv("OIDCCacheType", &["memcache"]).cache_encrypt());
+
+    let ms = |h: &str, p: u16| MemcacheServer {
+        host: h.to_string(),
+        port: p,
+    };
+    let servers = |v: &str| srv("OIDCMemCacheServers", &[v]).memcache_servers;
+    assert_eq!(
+        servers("mc.example.com"),
+        Some(vec![ms("mc.example.com", 11211)])
+    );
+    assert_eq!(
+        servers(" 127.0.0.1:11212   [::1]  mc:1 "),
+        Some(vec![ms("127.0.0.1", 11212), ms("::1", 11211), ms("mc", 1)])
+    );
+    assert_eq!(
+        err("OIDCMemCacheServers", &["a b:x"]),
+        "OIDCMemCacheServers: invalid port in \"b:x\": invalid integer value \"x\""
+    );
+    assert_eq!(
+        err("OIDCMemCacheServers", &["a ::1"]),
+        "OIDCMemCacheServers: invalid server \"::1\": put an IPv6 address in brackets, e.g. [::1]:11211"
+    );
+    assert!(err("OIDCMemCacheServers", &[""]).starts_with("OIDCMemCacheServers"));
+    assert_eq!(
+        err("OIDCMemCacheServers", &["   "]),
+        "OIDCMemCacheServers: no server given"
+    );
+
+    let c = srv("OIDCMemCacheConnectionsHMax", &["4"]);
+    assert_eq!(c.memcache_hmax(), Some(4));
+    assert_eq!(c.memcache_smax(), Some(4));
+    let (c, _) = apply_all(&[
+        ("OIDCMemCacheConnectionsHMax", &["4"]),
+        ("OIDCMemCacheConnectionsSMax", &["9"]),
+        ("OIDCMemCacheConnectionsMin", &["2"]),
+        ("OIDCMemCacheConnectionsTTL", &["0"]),
+    ])
+    .unwrap();
+    assert_eq!(
+        c.memcache_smax(),
+        Some(4),
+        "SMax is capped by HMax as in the C module"
+    );
+    assert_eq!(c.memcache_min(), 2);
+    assert_eq!(c.memcache_ttl(), Duration::from_secs(60));
+    assert_eq!(
+        srv("OIDCMemCacheConnectionsTTL", &["5"]).memcache_ttl(),
+        Duration::from_secs(5)
+    );
+    assert_eq!(
+        srv("OIDCMemCacheConnectionsHMax", &["0"]).memcache_hmax(),
+        None
+    );
+    for n in [
+        "OIDCMemCacheConnectionsMin",
+        "OIDCMemCacheConnectionsSMax",
+        "OIDCMemCacheConnectionsHMax",
+    ] {
+        assert_eq!(
+            err(n, &["-1"]),
+            format!("{n}: integer value -1 is smaller than the minimum allowed value 0")
+        );
+    }
+    assert_eq!(
+        err("OIDCMemCacheConnectionsTTL", &["86401"]),
+        "OIDCMemCacheConnectionsTTL: integer value 86401 is greater than the maximum allowed value 86400"
+    );
+
+    let (base, _) = apply_all(&[
+        ("OIDCMemCacheServers", &["a b"]),
+        ("OIDCMemCacheConnectionsTTL", &["7"]),
+    ])
+    .unwrap();
+    let (add, _) = apply_all(&[("OIDCMemCacheServers", &["c:2"])]).unwrap();
+    let m = merge_server(&base, &add);
+    assert_eq!(m.memcache_servers(), &[ms("c", 2)]);
+    assert_eq!(m.memcache_ttl(), Duration::from_secs(7));
+}
+
+#[test]
+fn check_server_memcache() {
+    let p = problems(&[("OIDCCacheType", &["memcache"])]);
+    assert!(
+        p.contains(&(
+            Severity::Error,
+            "'OIDCCacheType memcache' requires 'OIDCMemCacheServers' to be set".to_string()
+        )),
+        "{p:?}"
+    );
+    let p = problems(&[
+        ("OIDCCacheType", &["memcache"]),
+        ("OIDCMemCacheServers", &["127.0.0.1"]),
     ]);
     assert!(p.iter().all(|(s, _)| *s != Severity::Error), "{p:?}");
 }

@@ -156,11 +156,20 @@ pub enum CacheType {
     File,
     /// A Redis server (`OIDCRedisCacheServer`), shared by several Apache servers.
     Redis,
+    /// One or more memcached servers (`OIDCMemCacheServers`), shared by several Apache servers.
+    Memcache,
 }
 
 /// `OIDCRedisCacheServer`: `<host>[:<port>]` (an IPv6 address in brackets: `[::1]:6379`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedisServer {
+    pub host: String,
+    pub port: u16,
+}
+
+/// One server of `OIDCMemCacheServers`: `<host>[:<port>]` (IPv6 in brackets; port 11211).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemcacheServer {
     pub host: String,
     pub port: u16,
 }
@@ -171,7 +180,7 @@ impl CacheType {
     pub fn encrypt_by_default(self) -> bool {
         match self {
             CacheType::Shm => false,
-            CacheType::File | CacheType::Redis => true,
+            CacheType::File | CacheType::Redis | CacheType::Memcache => true,
         }
     }
 }

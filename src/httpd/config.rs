@@ -9,7 +9,10 @@ use super::guard::guard;
 use super::module::module_ptr;
 use super::pool::pool_box;
 use super::sys;
-use crate::cache::{EncryptedCache, FileCache, RedisCache, RedisSettings, SharedCache};
+use crate::cache::{
+    EncryptedCache, FileCache, MemcacheCache, MemcacheSettings, RedisCache, RedisSettings,
+    SharedCache,
+};
 use crate::config::{CacheType, DirConfig, ServerConfig};
 use crate::crypto::CryptoKeys;
 use crate::decision::LogLevel;
@@ -156,7 +159,7 @@ impl ServerLog {
 }
 
 /// The cache the relying party keeps sessions in, per `OIDCCacheType`: the shared memory made
-/// for `s` in post_config, the files of `OIDCCacheDir`, or the Redis server (connected on first
+/// for `s` in post_config, the files of `OIDCCacheDir`, or the Redis or memcached servers (connected on first
 /// use, in the child). Session records are sealed by the
 /// relying party itself (always, whatever `OIDCCacheEncrypt` says, and keyed by a hash of the
 /// session id), so the store is not wrapped in a second layer of encryption.
@@ -194,6 +197,21 @@ unsafe fn session_cache(
                 connect_timeout: cfg.redis_connect_timeout(),
                 timeout: cfg.redis_timeout(),
             }))
+        }
+        CacheType::Memcache => {
+            let servers: Vec<(String, u16)> = cfg
+                .memcache_servers()
+                .iter()
+                .map(|s| (s.host.clone(), s.port))
+                .collect();
+            if servers.is_empty() {
+                return Err("OIDCCacheType memcache requires OIDCMemCacheServers".into());
+            }
+            let mut settings = MemcacheSettings::new(servers);
+            settings.hmax = cfg.memcache_hmax();
+            settings.smax = cfg.memcache_smax();
+            settings.ttl = cfg.memcache_ttl();
+            Arc::new(MemcacheCache::new(settings))
         }
     })
 }
