@@ -2024,3 +2024,5 @@ fn broken_state_cookies_are_cleared_and_odd_names_ignored() {
         ["mod_auth_openidc_state_abc=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly"]
     );
 }
+
+mod cookie;
