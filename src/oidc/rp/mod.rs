@@ -375,9 +375,7 @@ impl RelyingParty {
                 let mut cookies =
                     vec![self.session_cookie(req, rs, &id, record.expires_at.saturating_sub(now))];
                 // Chunks of an earlier client-cookie session (fallback) would shadow the id.
-                let mut stale = self.clear_session_cookies(req, rs);
-                stale.remove(0);
-                cookies.extend(stale);
+                cookies.extend(self.clear_session_cookies(req, rs).into_iter().skip(1));
                 Ok((cookies, None))
             }
             Err((true, e)) if self.settings.session_fallback_to_cookie => {
