@@ -98,6 +98,10 @@ pub struct Identity {
     pub claims: Arc<Map<String, Value>>,
     /// `OIDCStripCookies`: the new `Cookie` request header (empty: remove it), when it changes.
     pub cookie_header: Option<String>,
+    /// `Set-Cookie` values for the response (a client-cookie session re-issued to move its
+    /// inactivity deadline); the glue adds them to `err_headers_out` so they reach the browser
+    /// whatever the backend answers. Empty (no allocation) on the hot path.
+    pub set_cookies: Vec<String>,
 }
 
 impl Identity {

@@ -117,6 +117,10 @@ pub struct ServerConfig {
     pub session_type: Option<SessionType>,
     /// `OIDCSessionInactivityTimeout` in seconds.
     pub session_inactivity_timeout: Option<u32>,
+    /// `OIDCSessionCacheFallbackToCookie`.
+    pub session_cache_fallback_to_cookie: Option<bool>,
+    /// `OIDCSessionCookieChunkSize` in bytes (0: no chunking).
+    pub session_cookie_chunk_size: Option<u32>,
     /// `OIDCCookieDomain`.
     pub cookie_domain: Option<String>,
     /// `OIDCCookieHTTPOnly`.
@@ -239,6 +243,8 @@ pub fn merge(base: &ServerConfig, add: &ServerConfig) -> ServerConfig {
         state_input_headers: _,
         session_type: _,
         session_inactivity_timeout: _,
+        session_cache_fallback_to_cookie: _,
+        session_cookie_chunk_size: _,
         cookie_domain: _,
         cookie_http_only: _,
         pass_id_token_as: _,
@@ -329,6 +335,8 @@ pub fn merge(base: &ServerConfig, add: &ServerConfig) -> ServerConfig {
         state_input_headers,
         session_type,
         session_inactivity_timeout,
+        session_cache_fallback_to_cookie,
+        session_cookie_chunk_size,
         cookie_domain,
         cookie_http_only,
         pass_id_token_as,
@@ -476,6 +484,11 @@ pub fn merge(base: &ServerConfig, add: &ServerConfig) -> ServerConfig {
             session_inactivity_timeout,
             &base.session_inactivity_timeout,
         ),
+        session_cache_fallback_to_cookie: pick(
+            session_cache_fallback_to_cookie,
+            &base.session_cache_fallback_to_cookie,
+        ),
+        session_cookie_chunk_size: pick(session_cookie_chunk_size, &base.session_cookie_chunk_size),
         cookie_domain: pick(cookie_domain, &base.cookie_domain),
         cookie_http_only: pick(cookie_http_only, &base.cookie_http_only),
         pass_id_token_as: pick(pass_id_token_as, &base.pass_id_token_as),
@@ -546,6 +559,7 @@ pub mod defaults {
     pub const STATE_TIMEOUT: u32 = 300;
     pub const STATE_MAX_NUMBER_OF_COOKIES: u32 = 7;
     pub const SESSION_INACTIVITY_TIMEOUT: u32 = 300;
+    pub const SESSION_COOKIE_CHUNK_SIZE: u32 = 4000;
     pub const LOGOUT_X_FRAME_OPTIONS: &str = "DENY";
 }
 
@@ -836,8 +850,18 @@ impl ServerConfig {
 
     /// `OIDCSessionType`, default `server-cache` (not persistent).
     pub fn session_type(&self) -> SessionType {
-        self.session_type
-            .unwrap_or(SessionType { persistent: false })
+        self.session_type.unwrap_or(SessionType::SERVER_CACHE)
+    }
+
+    /// `OIDCSessionCacheFallbackToCookie`, default Off.
+    pub fn session_cache_fallback_to_cookie(&self) -> bool {
+        self.session_cache_fallback_to_cookie.unwrap_or(false)
+    }
+
+    /// `OIDCSessionCookieChunkSize`, default 4000 (0: no chunking).
+    pub fn session_cookie_chunk_size(&self) -> u32 {
+        self.session_cookie_chunk_size
+            .unwrap_or(defaults::SESSION_COOKIE_CHUNK_SIZE)
     }
 
     /// `OIDCSessionInactivityTimeout`, default 300 s.

@@ -21,9 +21,9 @@ use super::server::ServerConfig;
 use super::types::{
     CacheType, ClaimsTarget, EndpointAuth, ExpiryFormat, HtmlTemplate, HttpMethod, InfoHookData,
     MemcacheServer, PassIdTokenAs, PassUserInfoAs, Pattern, PkceMethod, PrivateKeyFile,
-    PublicKeyFile, PublicKeyType, RedisServer, ResponseMode, ResponseType, Secret, SessionType,
-    SharedKey, TokenExpiryClaim, UnAuthAction, UnAutzAction, UnAutzKind, UserInfoTokenMethod,
-    XForwardedHeaders,
+    PublicKeyFile, PublicKeyType, RedisServer, ResponseMode, ResponseType, Secret, SessionKind,
+    SessionType, SharedKey, TokenExpiryClaim, UnAuthAction, UnAutzAction, UnAutzKind,
+    UserInfoTokenMethod, XForwardedHeaders,
 };
 use super::url;
 use super::values::{ClaimEncoding, RemoteUserClaim, TokenSource};
@@ -1366,39 +1366,58 @@ fn check_redirect_target(v: &str) -> R {
 // ---------------------------------------------------------------------------------------------
 // OpenID Connect relying party: sessions and cookies
 
-/// `server-cache[:persistent]`; the client-cookie types are refused.
+/// `server-cache[:persistent]` or `client-cookie[:persistent][:store_id_token]`.
 pub fn session_type(cfg: &mut ServerConfig, args: &Args) -> R {
     const N: &str = "OIDCSessionType";
+    const VALUES: [&str; 6] = [
+        "server-cache",
+        "server-cache:persistent",
+        "client-cookie",
+        "client-cookie:persistent",
+        "client-cookie:store_id_token",
+        "client-cookie:persistent:store_id_token",
+    ];
     let v = arg(N, args, 0)?;
-    match v {
-        "server-cache" | "server-cache:persistent" => {
-            cfg.session_type = Some(SessionType {
-                persistent: v.ends_with(":persistent"),
-            });
-            Ok(())
-        }
-        "client-cookie"
-        | "client-cookie:persistent"
-        | "client-cookie:store_id_token"
-        | "client-cookie:persistent:store_id_token" => Err(format!(
-            "{N} client-cookie is not supported yet by mod_auth_openidc_rs"
-        )),
-        _ => Err(named(
-            N,
-            not_one_of(
-                v,
-                &[
-                    "server-cache",
-                    "server-cache:persistent",
-                    "client-cookie",
-                    "client-cookie:persistent",
-                    "client-cookie:store_id_token",
-                    "client-cookie:persistent:store_id_token",
-                ],
-            ),
-        )),
+    if !VALUES.contains(&v) {
+        return Err(named(N, not_one_of(v, &VALUES)));
     }
+    let (kind, store_id_token) = if v.starts_with("client-cookie") {
+        (SessionKind::ClientCookie, v.ends_with(":store_id_token"))
+    } else {
+        (SessionKind::ServerCache, true)
+    };
+    cfg.session_type = Some(SessionType {
+        kind,
+        persistent: v.contains(":persistent"),
+        store_id_token,
+    });
+    Ok(())
 }
+
+/// `OIDCSessionCacheFallbackToCookie On|Off`.
+pub fn session_cache_fallback_to_cookie(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCSessionCacheFallbackToCookie";
+    cfg.session_cache_fallback_to_cookie =
+        Some(parse::flag(arg(N, args, 0)?).map_err(|e| named(N, e))?);
+    Ok(())
+}
+
+/// `OIDCSessionCookieChunkSize`: 0 (no chunking, as the C module) or at least
+/// [`MIN_SESSION_COOKIE_CHUNK_SIZE`] bytes.
+pub fn session_cookie_chunk_size(cfg: &mut ServerConfig, args: &Args) -> R {
+    const N: &str = "OIDCSessionCookieChunkSize";
+    let v = integer_in(arg(N, args, 0)?, 0, i64::from(i32::MAX)).map_err(|e| named(N, e))?;
+    if v != 0 && v < MIN_SESSION_COOKIE_CHUNK_SIZE {
+        return Err(format!(
+            "{N}: {v} is too small: use 0 (no chunking) or at least {MIN_SESSION_COOKIE_CHUNK_SIZE} bytes (a session needs one cookie per chunk and browsers keep only a few dozen cookies per site)"
+        ));
+    }
+    cfg.session_cookie_chunk_size = Some(u32::try_from(v).map_err(|e| named(N, e))?);
+    Ok(())
+}
+
+/// The smallest `OIDCSessionCookieChunkSize` other than 0.
+pub const MIN_SESSION_COOKIE_CHUNK_SIZE: i64 = 256;
 
 /// 10 seconds to one year, as 2.4.12.3.
 pub fn session_inactivity_timeout(cfg: &mut ServerConfig, args: &Args) -> R {

@@ -298,6 +298,8 @@ const SUPPORTED: &[&str] = &[
     "OIDCUnAutzAction",
     "OIDCSessionType",
     "OIDCSessionInactivityTimeout",
+    "OIDCSessionCacheFallbackToCookie",
+    "OIDCSessionCookieChunkSize",
     "OIDCCookie",
     "OIDCCookieDomain",
     "OIDCCookiePath",

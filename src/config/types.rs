@@ -239,12 +239,36 @@ pub enum PkceMethod {
 /// `OIDCUserInfoTokenMethod`: one type, defined where it is used.
 pub use crate::oidc::userinfo::UserInfoTokenMethod;
 
-/// `OIDCSessionType`: where sessions are kept; only server-side sessions so far.
+/// `OIDCSessionType`: where sessions are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionType {
+    pub kind: SessionKind,
     /// `:persistent`: the session cookie gets an expiry (the session's), so it survives a
     /// browser restart; otherwise it is a session cookie of the browser.
     pub persistent: bool,
+    /// Whether the compact ID token is kept in the session (logout's `id_token_hint`,
+    /// `OIDCPassIDTokenAs serialized`): always for `server-cache`; for `client-cookie` only
+    /// with `:store_id_token` (as the C module, to keep the cookie small).
+    pub store_id_token: bool,
+}
+
+impl SessionType {
+    /// The default: `server-cache`, not persistent.
+    pub const SERVER_CACHE: SessionType = SessionType {
+        kind: SessionKind::ServerCache,
+        persistent: false,
+        store_id_token: true,
+    };
+}
+
+/// Where the session record lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SessionKind {
+    /// In the shared cache (`OIDCCacheType`), the cookie holds a random id.
+    #[default]
+    ServerCache,
+    /// In the browser: the whole record, encrypted, in (chunked) cookies.
+    ClientCookie,
 }
 
 /// `OIDCUnAuthAction`: what an unauthenticated request to an `openid-connect` location gets.

@@ -144,6 +144,9 @@ unsafe fn apply(req: &HttpdRequest, decision: Decision, browser: bool) -> c_int 
                 Some("") => req.unset_header_in("Cookie"),
                 Some(cookies) => req.set_header_in("Cookie", cookies),
             }
+            for cookie in &identity.set_cookies {
+                req.add_err_header_out("Set-Cookie", cookie);
+            }
             // SAFETY: r is live. The rendered identity is shared (cached per token); the request
             // pool holds a reference to it, so the strings handed to httpd without copying live
             // exactly as long as the request.

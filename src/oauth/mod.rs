@@ -157,6 +157,7 @@ impl ResourceServer {
                     remove_headers: self.spoofed_headers(req, rs),
                     claims: Arc::new(Map::new()),
                     cookie_header: stripped_cookies(req, rs),
+                    set_cookies: Vec::new(),
                 });
             }
             Extracted::NotFound => {
@@ -202,6 +203,7 @@ impl ResourceServer {
             remove_headers: self.spoofed_headers(req, rs),
             claims: valid.claims.clone(),
             cookie_header: stripped_cookies(req, rs),
+            set_cookies: Vec::new(),
         })
     }
 

@@ -494,26 +494,51 @@ fn unauth_and_unautz_actions() {
 fn session_settings() {
     const T: &str = "OIDCSessionType";
     let d = ServerConfig::default();
-    assert_eq!(d.session_type(), SessionType { persistent: false });
-    assert_eq!(
-        srv(T, &["server-cache"]).session_type(),
-        SessionType { persistent: false }
-    );
-    assert_eq!(
-        srv(T, &["server-cache:persistent"]).session_type(),
-        SessionType { persistent: true }
-    );
-    for v in [
-        "client-cookie",
-        "client-cookie:persistent",
-        "client-cookie:store_id_token",
-        "client-cookie:persistent:store_id_token",
+    assert_eq!(d.session_type(), SessionType::SERVER_CACHE);
+    let st = |kind, persistent, store_id_token| SessionType {
+        kind,
+        persistent,
+        store_id_token,
+    };
+    use crate::config::types::SessionKind::{ClientCookie, ServerCache};
+    for (v, want) in [
+        ("server-cache", st(ServerCache, false, true)),
+        ("server-cache:persistent", st(ServerCache, true, true)),
+        ("client-cookie", st(ClientCookie, false, false)),
+        ("client-cookie:persistent", st(ClientCookie, true, false)),
+        (
+            "client-cookie:store_id_token",
+            st(ClientCookie, false, true),
+        ),
+        (
+            "client-cookie:persistent:store_id_token",
+            st(ClientCookie, true, true),
+        ),
     ] {
-        assert_eq!(
-            err(T, &[v]),
-            "OIDCSessionType client-cookie is not supported yet by mod_auth_openidc_rs"
-        );
+        assert_eq!(srv(T, &[v]).session_type(), want, "{v}");
     }
+    assert!(
+        err(T, &["client-cookie:store_id_token:persistent"])
+            .starts_with("OIDCSessionType: invalid value")
+    );
+
+    const F: &str = "OIDCSessionCacheFallbackToCookie";
+    assert!(!d.session_cache_fallback_to_cookie());
+    assert!(srv(F, &["On"]).session_cache_fallback_to_cookie());
+    assert!(!srv(F, &["Off"]).session_cache_fallback_to_cookie());
+
+    const C: &str = "OIDCSessionCookieChunkSize";
+    assert_eq!(d.session_cookie_chunk_size(), 4000);
+    assert_eq!(srv(C, &["0"]).session_cookie_chunk_size(), 0);
+    assert_eq!(srv(C, &["256"]).session_cookie_chunk_size(), 256);
+    assert_eq!(srv(C, &["1000"]).session_cookie_chunk_size(), 1000);
+    assert!(
+        err(C, &["255"]).contains("at least 256"),
+        "{}",
+        err(C, &["255"])
+    );
+    assert!(err(C, &["-1"]).starts_with(C));
+    assert!(err(C, &["abc"]).starts_with(C));
     assert!(err(T, &["server-cache:store_id_token"]).starts_with("OIDCSessionType: invalid value"));
 
     const I: &str = "OIDCSessionInactivityTimeout";

@@ -10,7 +10,6 @@
 use serde_json::{Map, Value};
 
 use crate::claims;
-use crate::crypto;
 use crate::decision::{LogLevel, Response};
 use crate::oidc::authorize::{self, StateError};
 use crate::oidc::id_token::{IdTokenError, IdTokenExpectations};
@@ -294,29 +293,35 @@ impl RelyingParty {
             created_at: now,
             expires_at,
         };
-        let Ok(id) = crypto::random_token(32) else {
-            return self.error_page(
-                500,
-                "Internal Error",
-                "",
-                LogLevel::Error,
-                "the random number generator failed".into(),
-            );
+        let (cookies, fallback) = match self.establish_session(req, rs, &record, now) {
+            Ok(c) => c,
+            Err(e) => {
+                let (level, log) = self.cache_outages.failure(now, e);
+                return self.outage(String::new()).with_log(level, log);
+            }
         };
-        if let Err(e) = self.store_session(&id, &record, now) {
-            let (level, log) = self.cache_outages.failure(now, e);
-            return self.outage(String::new()).with_log(level, log);
-        }
 
         let target = if state.original_url.is_empty() {
             st.default_url.clone().unwrap_or_else(|| "/".to_string())
         } else {
             state.original_url.clone()
         };
-        let log = format!(
-            "session created for {} (issuer {issuer})",
-            record.remote_user
-        );
+        let (level, log) = match fallback {
+            None => (
+                LogLevel::Info,
+                format!(
+                    "session created for {} (issuer {issuer})",
+                    record.remote_user
+                ),
+            ),
+            Some(why) => (
+                LogLevel::Warn,
+                format!(
+                    "session created for {} (issuer {issuer}) in client cookies: {why}",
+                    record.remote_user
+                ),
+            ),
+        };
         let r = match &state.preserved_post {
             Some(body) if state.original_method == "POST" => {
                 let fields: Vec<(String, String)> = crate::token::form_pairs(body.as_bytes())
@@ -332,11 +337,11 @@ impl RelyingParty {
             }
             _ => Response::redirect(target),
         };
-        r.with_header(
-            "Set-Cookie",
-            self.session_cookie(req, rs, &id, record.expires_at.saturating_sub(now)),
-        )
-        .with_log(LogLevel::Info, log)
+        let mut r = r;
+        for c in cookies {
+            r.headers.push(("Set-Cookie".into(), c));
+        }
+        r.with_log(level, log)
     }
 }
 

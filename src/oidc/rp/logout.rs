@@ -72,13 +72,18 @@ impl RelyingParty {
         let mut log = None;
         let mut target = target;
         if let SessionLookup::Found(found) = self.lookup_session(req, rs, now) {
-            self.remove_session(&found.key);
+            self.end_session(&found);
             log = Some(format!("logout of {}", found.session.record.remote_user));
             if !front_channel
                 && let Ok(provider) = self.provider.get(&self.settings, self.http.as_ref(), now)
                 && let Some(end) = &provider.meta.end_session_endpoint
             {
-                let mut params = vec![("id_token_hint", found.session.record.id_token.clone())];
+                // A client-cookie session without `:store_id_token` has no ID token to hint.
+                let id_token = &found.session.record.id_token;
+                let mut params = Vec::new();
+                if !id_token.is_empty() {
+                    params.push(("id_token_hint", id_token.clone()));
+                }
                 if let Some(t) = &target {
                     let absolute = if t.starts_with('/') {
                         format!("{}{t}", origin.base())
@@ -96,8 +101,9 @@ impl RelyingParty {
             Some(t) => Response::redirect(t),
             None => Response::status(200).with_body(pages::HTML, pages::logged_out().into_bytes()),
         };
-        r.headers
-            .push(("Set-Cookie".into(), self.clear_session_cookie(rs)));
+        for c in self.clear_session_cookies(req, rs) {
+            r.headers.push(("Set-Cookie".into(), c));
+        }
         r.headers
             .push(("Cache-Control".into(), "no-cache, no-store".into()));
         r.headers.push(("Pragma".into(), "no-cache".into()));
@@ -148,8 +154,11 @@ impl RelyingParty {
                 );
             }
             SessionLookup::Invalid(_) => {
-                return Response::status(401)
-                    .with_header("Set-Cookie", self.clear_session_cookie(rs));
+                let mut r = Response::status(401);
+                for c in self.clear_session_cookies(req, rs) {
+                    r.headers.push(("Set-Cookie".into(), c));
+                }
+                return r;
             }
             SessionLookup::None => return Response::status(401),
         };

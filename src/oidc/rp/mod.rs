@@ -11,6 +11,7 @@
 //!    scripts, or pass/401/407/410).
 
 mod callback;
+pub mod cookie_session;
 mod logout;
 pub mod pages;
 pub mod provider;
@@ -25,7 +26,8 @@ use serde_json::Map;
 
 pub use settings::{
     AuthRequestMethod, DEFAULT_SESSION_COOKIE, PassIdTokenAs, PassUserInfoAs, PkceMethod,
-    ProviderSource, ResponseMode, RpRequestSettings, RpSettings, TrustedForwarded, UnAuthAction,
+    ProviderSource, ResponseMode, RpRequestSettings, RpSettings, SessionKind, TrustedForwarded,
+    UnAuthAction,
 };
 
 use crate::cache::{OutageLog, SharedCache};
@@ -76,10 +78,15 @@ enum SessionLookup {
 }
 
 struct Found {
+    /// The cache key (server-cache) or the hot key (client-cookie) of the session.
     key: String,
     session: Arc<OpenSession>,
-    /// The cache entry's expiry (inactivity).
+    /// The cache entry's expiry, or the client-cookie session's deadline (inactivity).
     entry_expires: i64,
+    /// Kept in client cookies, not in the cache.
+    client_cookie: bool,
+    /// `Set-Cookie` values re-issuing a client-cookie session (inactivity moved on).
+    set_cookies: Vec<String>,
 }
 
 impl RelyingParty {
@@ -154,10 +161,14 @@ impl RelyingParty {
             return Decision::Respond(self.redirect_uri_request(req, rs, now));
         }
         match self.lookup_session(req, rs, now) {
-            SessionLookup::Found(found) => self.allow(req, rs, &found),
+            SessionLookup::Found(found) => self.allow(req, rs, found),
             SessionLookup::None => self.unauthenticated(req, rs, now, Vec::new()),
             SessionLookup::Invalid(why) => {
-                let clear = vec![("Set-Cookie".to_string(), self.clear_session_cookie(rs))];
+                let clear = self
+                    .clear_session_cookies(req, rs)
+                    .into_iter()
+                    .map(|c| ("Set-Cookie".to_string(), c))
+                    .collect();
                 let d = self.unauthenticated(req, rs, now, clear);
                 with_log_if_none(d, LogLevel::Info, why)
             }
@@ -188,6 +199,15 @@ impl RelyingParty {
         rs: &RpRequestSettings,
         now: i64,
     ) -> SessionLookup {
+        if self.settings.session_kind == SessionKind::ClientCookie
+            || (self.settings.session_fallback_to_cookie
+                && cookie_session::looks_like_cookie_session(
+                    req.header("Cookie"),
+                    rs.cookie_name(),
+                ))
+        {
+            return self.lookup_cookie_session(req, rs, now);
+        }
         let Some(id) = self.session_id(req, rs) else {
             return SessionLookup::None;
         };
@@ -234,7 +254,151 @@ impl RelyingParty {
             key,
             session,
             entry_expires: entry.expires_at,
+            client_cookie: false,
+            set_cookies: Vec::new(),
         })
+    }
+
+    /// A client-cookie session: joined from its chunks, opened once per process (hot cache by
+    /// hash of the value), checked for maximum duration, inactivity and host, and re-issued
+    /// when its inactivity deadline moves by at least 1/20 of the timeout.
+    fn lookup_cookie_session(
+        &self,
+        req: &dyn RequestView,
+        rs: &RpRequestSettings,
+        now: i64,
+    ) -> SessionLookup {
+        let name = rs.cookie_name();
+        let value = match cookie_session::read(req.header("Cookie"), name) {
+            cookie_session::Read::None => return SessionLookup::None,
+            cookie_session::Read::Invalid(why) => return SessionLookup::Invalid(why.into()),
+            cookie_session::Read::Value(v) => v,
+        };
+        let key = cookie_session::hot_key(name, &value);
+        let session = match self.hot.get(&key, b"", now) {
+            Some(s) => s,
+            None => {
+                let Some((record, until)) = cookie_session::open(&self.keys, name, &value) else {
+                    return SessionLookup::Invalid("session cookie could not be opened".into());
+                };
+                let s = Arc::new(OpenSession::new(record).with_inactive_until(until));
+                self.hot.put(&key, Vec::new(), s.clone(), now);
+                s
+            }
+        };
+        let until = session.inactive_until;
+        if now >= session.record.expires_at || now >= until {
+            self.hot.remove(&key);
+            let what = if now >= session.record.expires_at {
+                "maximum session duration exceeded"
+            } else {
+                "session inactivity timeout reached"
+            };
+            return SessionLookup::Invalid(format!(
+                "{what} for user {}",
+                session.record.remote_user
+            ));
+        }
+        let expected_domain = self.cookie_domain_for(req);
+        if session.record.cookie_domain != expected_domain {
+            return SessionLookup::Invalid(format!(
+                "session cookie issued for {} played against {expected_domain}",
+                session.record.cookie_domain
+            ));
+        }
+        let timeout = self.settings.session_inactivity_timeout.max(1);
+        let target = self.entry_expiry(session.record.expires_at, now);
+        let mut set_cookies = Vec::new();
+        let mut entry_expires = until;
+        if target.saturating_sub(until) >= (timeout / 20).max(1)
+            && let Ok((value, cookies)) =
+                self.client_session_cookies(req, rs, &session.record, target, now)
+        {
+            let moved = OpenSession::new(session.record.clone()).with_inactive_until(target);
+            self.hot.put(
+                &cookie_session::hot_key(name, &value),
+                Vec::new(),
+                Arc::new(moved),
+                now,
+            );
+            set_cookies = cookies;
+            entry_expires = target;
+        }
+        SessionLookup::Found(Found {
+            key,
+            session,
+            entry_expires,
+            client_cookie: true,
+            set_cookies,
+        })
+    }
+
+    /// The sealed value and the `Set-Cookie` values of a client-cookie session, inactive after
+    /// `until`.
+    fn client_session_cookies(
+        &self,
+        req: &dyn RequestView,
+        rs: &RpRequestSettings,
+        record: &SessionRecord,
+        until: i64,
+        now: i64,
+    ) -> Result<(String, Vec<String>), String> {
+        let name = rs.cookie_name();
+        let value = cookie_session::seal(&self.keys, name, record, until)?;
+        let lifetime = record.expires_at.saturating_sub(now);
+        let cookies = cookie_session::write(
+            name,
+            &value,
+            self.settings.session_cookie_chunk_size,
+            req.header("Cookie"),
+            |n, v| self.session_cookie_named(req, rs, n, v, lifetime),
+            |n| {
+                authorize::clear_cookie_in(
+                    n,
+                    rs.cookie_path(),
+                    self.settings.cookie_domain.as_deref(),
+                )
+            },
+        )?;
+        Ok((value, cookies))
+    }
+
+    /// Establishes a login's session: in the cache with a random id in the session cookie, or
+    /// in client cookies (`OIDCSessionType client-cookie`, or `OIDCSessionCacheFallbackToCookie`
+    /// when the cache is unavailable). Returns the `Set-Cookie` values and, for a fallback, why.
+    fn establish_session(
+        &self,
+        req: &dyn RequestView,
+        rs: &RpRequestSettings,
+        record: &SessionRecord,
+        now: i64,
+    ) -> Result<(Vec<String>, Option<String>), String> {
+        let until = self.entry_expiry(record.expires_at, now);
+        if self.settings.session_kind == SessionKind::ClientCookie {
+            let cookies = if self.settings.store_id_token {
+                self.client_session_cookies(req, rs, record, until, now)
+            } else {
+                let mut r = record.clone();
+                r.id_token = String::new();
+                self.client_session_cookies(req, rs, &r, until, now)
+            };
+            return cookies.map(|(_, c)| (c, None));
+        }
+        let id = crypto::random_token(32).map_err(|_| "the random number generator failed")?;
+        match self.store_session_in_cache(&id, record, now) {
+            Ok(()) => {
+                let mut cookies =
+                    vec![self.session_cookie(req, rs, &id, record.expires_at.saturating_sub(now))];
+                // Chunks of an earlier client-cookie session (fallback) would shadow the id.
+                cookies.extend(self.clear_session_cookies(req, rs).into_iter().skip(1));
+                Ok((cookies, None))
+            }
+            Err((true, e)) if self.settings.session_fallback_to_cookie => {
+                let (_, cookies) = self.client_session_cookies(req, rs, record, until, now)?;
+                Ok((cookies, Some(e)))
+            }
+            Err((_, e)) => Err(e),
+        }
     }
 
     /// The host a session is bound to: `OIDCCookieDomain`, else the request's host (through
@@ -267,21 +431,43 @@ impl RelyingParty {
         }
     }
 
+    #[allow(dead_code)]
     fn store_session(&self, id: &str, record: &SessionRecord, now: i64) -> Result<(), String> {
+        self.store_session_in_cache(id, record, now)
+            .map_err(|(_, e)| e)
+    }
+
+    /// Stores a session in the cache; the error says whether the cache was unavailable.
+    fn store_session_in_cache(
+        &self,
+        id: &str,
+        record: &SessionRecord,
+        now: i64,
+    ) -> Result<(), (bool, String)> {
         let key = session::cache_key(id);
-        let sealed = session::seal(&self.keys, &key, record)?;
+        let sealed = session::seal(&self.keys, &key, record).map_err(|e| (false, e))?;
         let expires = self.entry_expiry(record.expires_at, now);
         self.cache
             .set(CacheSection::Session, &key, &sealed, expires, now)
             .map_err(|e| match e {
-                CacheError::Unavailable(e) => format!("session cache unavailable: {e}"),
-                e => format!("session not stored: {e}"),
+                CacheError::Unavailable(e) => (true, format!("session cache unavailable: {e}")),
+                e => (false, format!("session not stored: {e}")),
             })
     }
 
     fn remove_session(&self, key: &str) {
         self.hot.remove(key);
         let _ = self.cache.remove(CacheSection::Session, key);
+    }
+
+    /// Ends a found session: out of the cache, or (client-cookie) out of the hot cache only;
+    /// its cookies are cleared by the caller.
+    fn end_session(&self, found: &Found) {
+        if found.client_cookie {
+            self.hot.remove(&found.key);
+        } else {
+            self.remove_session(&found.key);
+        }
     }
 
     /// The session cookie for session `id`, which lasts `lifetime` seconds.
@@ -292,9 +478,21 @@ impl RelyingParty {
         id: &str,
         lifetime: i64,
     ) -> String {
+        self.session_cookie_named(req, rs, rs.cookie_name(), id, lifetime)
+    }
+
+    /// A cookie with the session cookie's attributes: `name=value`.
+    fn session_cookie_named(
+        &self,
+        req: &dyn RequestView,
+        rs: &RpRequestSettings,
+        name: &str,
+        value: &str,
+        lifetime: i64,
+    ) -> String {
         session::session_cookie(
-            rs.cookie_name(),
-            id,
+            name,
+            value,
             rs.cookie_path(),
             self.settings.cookie_domain.as_deref(),
             self.settings.cookie_http_only,
@@ -304,12 +502,12 @@ impl RelyingParty {
         )
     }
 
-    fn clear_session_cookie(&self, rs: &RpRequestSettings) -> String {
-        authorize::clear_cookie_in(
-            rs.cookie_name(),
-            rs.cookie_path(),
-            self.settings.cookie_domain.as_deref(),
-        )
+    /// `Set-Cookie` values that clear the session cookie and any chunk cookies the browser
+    /// sent (the session cookie's first).
+    fn clear_session_cookies(&self, req: &dyn RequestView, rs: &RpRequestSettings) -> Vec<String> {
+        cookie_session::clear_all(rs.cookie_name(), req.header("Cookie"), |n| {
+            authorize::clear_cookie_in(n, rs.cookie_path(), self.settings.cookie_domain.as_deref())
+        })
     }
 
     /// Cookies get `Secure` when the browser talks https (directly or via a trusted proxy).
@@ -319,7 +517,7 @@ impl RelyingParty {
 
     // ---- an authenticated request ----
 
-    fn allow(&self, req: &dyn RequestView, rs: &RpRequestSettings, found: &Found) -> Decision {
+    fn allow(&self, req: &dyn RequestView, rs: &RpRequestSettings, found: Found) -> Decision {
         let s = &found.session;
         let rendered = s.rendered(rs.pass, rs.authn_header, rs.pass_refresh_token, || {
             self.render(&s.record, rs)
@@ -329,6 +527,7 @@ impl RelyingParty {
             remove_headers: self.spoofed_headers(req, rs),
             claims: s.claims.clone(),
             cookie_header: stripped_cookies(req, rs),
+            set_cookies: found.set_cookies,
         })
     }
 
@@ -381,7 +580,7 @@ impl RelyingParty {
                 pass,
             );
         }
-        if st.pass_id_token_as.serialized {
+        if st.pass_id_token_as.serialized && !record.id_token.is_empty() {
             claims::set_app_info(&mut out, "OIDC_", "id_token", &record.id_token, pass);
         }
         if rs.pass_refresh_token
@@ -448,6 +647,7 @@ impl RelyingParty {
                 remove_headers: self.spoofed_headers(req, rs),
                 claims: Arc::new(Map::new()),
                 cookie_header: stripped_cookies(req, rs),
+                set_cookies: Vec::new(),
             }),
             UnAuthAction::Auth => {
                 if !authorize::is_browser_navigation(|n| req.header(n).map(str::to_string)) {

@@ -60,7 +60,11 @@ pub struct SessionRecord {
 impl SessionRecord {
     /// The ID token payload JSON as received (`OIDCPassIDTokenAs payload`): derived when a
     /// session is rendered (once per process and location), not stored twice in every record.
+    /// A client-cookie session without `:store_id_token` keeps no ID token: the claims then.
     pub fn id_token_payload(&self) -> String {
+        if self.id_token.is_empty() {
+            return serde_json::to_string(&self.id_token_claims).unwrap_or_default();
+        }
         self.id_token
             .split('.')
             .nth(1)
@@ -136,6 +140,9 @@ impl RenderKey {
 pub struct OpenSession {
     pub record: SessionRecord,
     pub claims: Arc<Map<String, Value>>,
+    /// A client-cookie session's inactivity deadline (the cache entry's expiry plays that
+    /// part for server-cache sessions: `i64::MAX` there).
+    pub inactive_until: i64,
     renders: RwLock<Vec<(RenderKey, Arc<Rendered>)>>,
 }
 
@@ -145,8 +152,15 @@ impl OpenSession {
         OpenSession {
             record,
             claims,
+            inactive_until: i64::MAX,
             renders: RwLock::new(Vec::new()),
         }
+    }
+
+    /// The same with a client-cookie session's inactivity deadline.
+    pub fn with_inactive_until(mut self, until: i64) -> OpenSession {
+        self.inactive_until = until;
+        self
     }
 
     /// The render for these settings, made by `make` on first use.

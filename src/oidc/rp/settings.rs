@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+pub use crate::config::types::SessionKind;
 use crate::config::types::{CookieKind, SameSite};
 /// The directive value types, shared with the config layer (one type per directive).
 pub use crate::config::types::{
@@ -99,6 +100,15 @@ pub struct RpSettings {
     /// `OIDCSessionType server-cache:persistent`: the session cookie gets a `Max-Age` (the
     /// session's remaining lifetime) and survives a browser restart (false).
     pub persistent_session_cookie: bool,
+    /// `OIDCSessionType`: sessions in the cache (default) or in client cookies.
+    pub session_kind: SessionKind,
+    /// `OIDCSessionType client-cookie:store_id_token` (always true for server-cache): keep
+    /// the compact ID token in the session.
+    pub store_id_token: bool,
+    /// `OIDCSessionCacheFallbackToCookie` (off).
+    pub session_fallback_to_cookie: bool,
+    /// `OIDCSessionCookieChunkSize` (4000; 0: one cookie whatever its size).
+    pub session_cookie_chunk_size: usize,
     /// `OIDCSessionInactivityTimeout` (300).
     pub session_inactivity_timeout: i64,
     /// `OIDCSessionMaxDuration` (28800; 0 = the ID token's `exp`).
@@ -172,6 +182,10 @@ impl RpSettings {
             cookie_http_only: true,
             session_cookie_same_site: Some("Lax".into()),
             persistent_session_cookie: false,
+            session_kind: SessionKind::ServerCache,
+            store_id_token: true,
+            session_fallback_to_cookie: false,
+            session_cookie_chunk_size: 4000,
             session_inactivity_timeout: 300,
             session_max_duration: 8 * 3600,
             forwarded: TrustedForwarded::default(),
@@ -351,7 +365,12 @@ impl RpSettings {
         s.session_cookie_same_site = same_site(CookieKind::SessionAfterLogin);
         s.cookie_domain = cfg.cookie_domain().map(str::to_string);
         s.cookie_http_only = cfg.cookie_http_only();
-        s.persistent_session_cookie = cfg.session_type().persistent;
+        let session_type = cfg.session_type();
+        s.persistent_session_cookie = session_type.persistent;
+        s.session_kind = session_type.kind;
+        s.store_id_token = session_type.store_id_token;
+        s.session_fallback_to_cookie = cfg.session_cache_fallback_to_cookie();
+        s.session_cookie_chunk_size = cfg.session_cookie_chunk_size() as usize;
         s.session_inactivity_timeout = cfg.session_inactivity_timeout().as_secs() as i64;
         s.session_max_duration = i64::from(cfg.session_max_duration());
         s.forwarded = cfg.x_forwarded_headers();

@@ -2116,3 +2116,4 @@ fn an_unavailable_shared_cache_still_fetches_from_the_provider() {
     assert_eq!(logged.len(), 1, "one warning, then backed off: {logged:?}");
     assert_eq!(logged[0].0, LogLevel::Warn);
 }
+mod cookie;
