@@ -65,6 +65,16 @@ impl<C: Cache + ?Sized> Cache for std::sync::Arc<C> {
     ) -> Result<bool, CacheError> {
         (**self).touch(section, key, expires_at, now)
     }
+    fn add(
+        &self,
+        section: CacheSection,
+        key: &str,
+        value: &[u8],
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, CacheError> {
+        (**self).add(section, key, value, expires_at, now)
+    }
 }
 
 /// Lower-case hex of SHA-256(`data`): file names and the stored keys of encrypted caches, so that

@@ -232,6 +232,29 @@ impl Cache for MemCache {
             _ => Ok(false),
         }
     }
+    fn add(
+        &self,
+        section: CacheSection,
+        key: &str,
+        value: &[u8],
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, CacheError> {
+        self.check()?;
+        let mut map = self.map.lock().unwrap();
+        let k = (section, key.to_string());
+        if map.get(&k).is_some_and(|e| e.expires_at > now) {
+            return Ok(false);
+        }
+        map.insert(
+            k,
+            CacheEntry {
+                value: value.to_vec(),
+                expires_at,
+            },
+        );
+        Ok(true)
+    }
 }
 
 // ---- the relying party under test ----
