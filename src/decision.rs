@@ -98,6 +98,8 @@ pub struct Identity {
     pub claims: Arc<Map<String, Value>>,
     /// `OIDCStripCookies`: the new `Cookie` request header (empty: remove it), when it changes.
     pub cookie_header: Option<String>,
+    /// A line for the error log (e.g. a failed token refresh the request goes on without).
+    pub log: Option<(LogLevel, String)>,
 }
 
 impl Identity {

@@ -130,6 +130,7 @@ impl ResourceServer {
                     remove_headers: self.spoofed_headers(req, rs),
                     claims: Arc::new(Map::new()),
                     cookie_header: stripped_cookies(req, rs),
+                    log: None,
                 });
             }
             Extracted::NotFound => {
@@ -175,6 +176,7 @@ impl ResourceServer {
             remove_headers: self.spoofed_headers(req, rs),
             claims: valid.claims.clone(),
             cookie_header: stripped_cookies(req, rs),
+            log: None,
         })
     }
 

@@ -14,6 +14,7 @@ mod callback;
 mod logout;
 pub mod pages;
 pub mod provider;
+mod refresh;
 pub mod session;
 pub mod settings;
 pub mod urls;
@@ -144,7 +145,28 @@ impl RelyingParty {
             return Decision::Respond(self.redirect_uri_request(req, rs, now));
         }
         match self.lookup_session(req, rs, now) {
-            SessionLookup::Found(found) => self.allow(req, rs, &found),
+            SessionLookup::Found(found) => match self.keep_fresh(rs, found, now) {
+                refresh::Fresh::Found(found, log) => {
+                    let mut d = self.allow(req, rs, &found);
+                    if let Decision::Allow(id) = &mut d {
+                        id.log = log;
+                    }
+                    d
+                }
+                refresh::Fresh::Ended { authenticate, why } => {
+                    let clear = vec![("Set-Cookie".to_string(), self.clear_session_cookie(rs))];
+                    let rs = RpRequestSettings {
+                        unauth_action: if authenticate {
+                            UnAuthAction::Auth
+                        } else {
+                            rs.unauth_action
+                        },
+                        ..*rs
+                    };
+                    let d = self.unauthenticated(req, &rs, now, clear);
+                    with_log_if_none(d, LogLevel::Warn, why)
+                }
+            },
             SessionLookup::None => self.unauthenticated(req, rs, now, Vec::new()),
             SessionLookup::Invalid(why) => {
                 let clear = vec![("Set-Cookie".to_string(), self.clear_session_cookie(rs))];
@@ -314,6 +336,7 @@ impl RelyingParty {
             remove_headers: self.spoofed_headers(req, rs),
             claims: s.claims.clone(),
             cookie_header: stripped_cookies(req, rs),
+            log: None,
         })
     }
 
@@ -433,6 +456,7 @@ impl RelyingParty {
                 remove_headers: self.spoofed_headers(req, rs),
                 claims: Arc::new(Map::new()),
                 cookie_header: stripped_cookies(req, rs),
+                log: None,
             }),
             UnAuthAction::Auth => {
                 if !authorize::is_browser_navigation(|n| req.header(n).map(str::to_string)) {

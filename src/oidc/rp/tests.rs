@@ -1985,6 +1985,7 @@ fn hot_session_cache_is_bounded() {
         access_token: None,
         access_token_expires: None,
         refresh_token: None,
+        userinfo_refreshed_at: None,
         cookie_domain: "h".into(),
         created_at: NOW,
         expires_at: exp,
@@ -2047,3 +2048,5 @@ fn broken_state_cookies_are_cleared_and_odd_names_ignored() {
         ["mod_auth_openidc_state_abc=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly"]
     );
 }
+
+mod refresh;
