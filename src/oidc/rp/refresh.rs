@@ -163,8 +163,11 @@ impl RelyingParty {
 
     /// Holding the lock: read the session again, refresh what is still due, write it back.
     fn refresh_locked(&self, rs: &RpRequestSettings, found: Found, now: i64) -> Fresh {
-        // Another server may have refreshed between our read and our lock.
-        let found = self.reread(&found.key, now).unwrap_or(found);
+        // Another server may have refreshed between our read and our lock, or the session may
+        // have ended (logout): then nothing is refreshed, and nothing written back.
+        let Some(found) = self.reread(&found.key, now) else {
+            return Fresh::Found(found, None);
+        };
         let due = self.due(rs, &found.session.record, now);
         if !due.any() {
             return Fresh::Found(found, None);

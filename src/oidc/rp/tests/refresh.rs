@@ -368,3 +368,30 @@ fn records_without_the_new_fields_open() {
             .contains("userinfo_refreshed_at")
     );
 }
+
+#[test]
+fn a_session_ended_meanwhile_is_not_refreshed_nor_written_back() {
+    let w = world();
+    let c = login(&w, "/mesos/");
+    let calls = w.op.token_calls();
+    refresh_reply(&w, json!({"access_token": "at-2", "expires_in": 300}));
+    w.clock.set(NOW + 250);
+    // the request has read the session; then it is removed (a logout elsewhere)
+    let found = match w
+        .rp
+        .lookup_session(&with_cookie(browser("/mesos/"), &c), &rs(), NOW + 250)
+    {
+        SessionLookup::Found(f) => f,
+        _ => panic!("no session"),
+    };
+    w.cache.remove(CacheSection::Session, &key_of(&c)).unwrap();
+    match w
+        .rp
+        .keep_fresh(&rs_refresh(RefreshOnError::Continue), found, NOW + 250)
+    {
+        crate::oidc::rp::refresh::Fresh::Found(_, None) => {}
+        _ => panic!("expected the unchanged session"),
+    }
+    assert_eq!(w.op.token_calls(), calls);
+    assert_eq!(w.cache.sessions(), 0);
+}
