@@ -2,7 +2,8 @@
 // many requests of one session arrive together at both servers while the access token is within
 // the refresh window, the provider sees exactly ONE refresh grant (its refresh tokens are
 // single-use, so a second grant would fail and lose the session), every request succeeds, and
-// afterwards both servers pass the new access token to the backend.
+// afterwards both servers pass the new access token to the backend. OIDCUserInfoRefreshInterval:
+// changed userinfo claims reach the backend at both servers after the interval, fetched once.
 // Ours only: the C module of the reference setup is not built with Redis here.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -23,6 +24,7 @@ const skip = oursOnly || (fs.existsSync(REDIS_SERVER) ? false : `${REDIS_SERVER}
 const ACCESS_TTL = 8;
 const WINDOW = 5;
 const PARALLEL = 20;
+const USERINFO_INTERVAL = 3;
 
 const withCookie = (cookie) => [['Cookie', cookie]];
 const accessTokenOf = (echo) => {
@@ -54,6 +56,7 @@ describe('OIDCRefreshAccessTokenBeforeExpiry: one refresh per session across two
       `OIDCRedisCacheServer 127.0.0.1:${redis.port}`,
       `OIDCRedisCachePassword ${redis.password}`,
       `OIDCRefreshAccessTokenBeforeExpiry ${WINDOW} logout_on_error`,
+      `OIDCUserInfoRefreshInterval ${USERINFO_INTERVAL}`,
     ];
     for (const name of ['refresh-a', 'refresh-b']) {
       const port = await freePort();
@@ -121,5 +124,26 @@ describe('OIDCRefreshAccessTokenBeforeExpiry: one refresh per session across two
     assert.equal(tenant.refreshGrants, grants + 1, `refresh grants: ${tenant.refreshGrants - grants}`);
     const fresh = tenant.refreshedAccessTokens.at(-1);
     results.forEach((r, i) => assert.equal(accessTokenOf(echoOf(r, `late request ${i}`)), fresh, `late request ${i} passes the new token`));
+  });
+
+  it('OIDCUserInfoRefreshInterval: new claims after the interval at both servers, fetched once for a burst', async () => {
+    const [a, b] = apaches;
+    const l = await loginHttp(a.url('/protected/ui'));
+    assert.ok(l.sessionCookie, l.trail.join('\n'));
+    const emailOf = (echo) => echoHeader(echo, 'OIDC-email')[0];
+    assert.equal(emailOf(echoOf(await lenientRequest(b.url('/protected/x'), { headers: withCookie(l.sessionCookie) }), 'at B')), 'alice@hostile.test');
+    tenant.userinfo = { claims: { email: 'zoe@changed.test' } };
+    await sleep((USERINFO_INTERVAL + 1) * 1000);
+    const calls = tenant.hits('userinfo');
+    const results = await Promise.all(Array.from({ length: PARALLEL }, (_, i) => {
+      const site = i % 2 ? a : b;
+      return lenientRequest(site.url(`/protected/u${i}`), { headers: withCookie(l.sessionCookie), timeoutMs: 20000 });
+    }));
+    results.forEach((r, i) => echoOf(r, `burst request ${i}`));
+    assert.equal(tenant.hits('userinfo') - calls, 1, 'one userinfo call for the burst');
+    for (const [site, what] of [[a, 'A'], [b, 'B']]) {
+      const echo = echoOf(await lenientRequest(site.url('/protected/after-ui'), { headers: withCookie(l.sessionCookie) }), what);
+      assert.equal(emailOf(echo), 'zoe@changed.test', `${what} passes the refreshed claim`);
+    }
   });
 });
