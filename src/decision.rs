@@ -102,6 +102,8 @@ pub struct Identity {
     /// inactivity deadline); the glue adds them to `err_headers_out` so they reach the browser
     /// whatever the backend answers. Empty (no allocation) on the hot path.
     pub set_cookies: Vec<String>,
+    /// A line for the error log (e.g. a failed token refresh the request goes on without).
+    pub log: Option<(LogLevel, String)>,
 }
 
 impl Identity {

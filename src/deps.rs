@@ -122,6 +122,8 @@ pub enum CacheSection {
     Session,
     /// Used authorization codes / state values (replay markers), keyed by a hash.
     Replay,
+    /// Short-lived locks taken with [`Cache::add`] (e.g. one token refresh per session).
+    Lock,
 }
 
 impl CacheSection {
@@ -133,6 +135,7 @@ impl CacheSection {
             CacheSection::ProviderMetadata => "p",
             CacheSection::Session => "s",
             CacheSection::Replay => "r",
+            CacheSection::Lock => "l",
         }
     }
 }
@@ -195,6 +198,18 @@ pub trait Cache: Send + Sync {
         &self,
         section: CacheSection,
         key: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, CacheError>;
+    /// Store `value` until `expires_at` only when `key` is absent or expired at `now`, as one
+    /// atomic step for every process (and server) sharing the backend: `Ok(true)` when stored,
+    /// `Ok(false)` when a live value was already there (left unchanged). Used as a lock that
+    /// exactly one of many concurrent callers takes.
+    fn add(
+        &self,
+        section: CacheSection,
+        key: &str,
+        value: &[u8],
         expires_at: i64,
         now: i64,
     ) -> Result<bool, CacheError>;

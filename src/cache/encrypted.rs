@@ -46,6 +46,18 @@ impl<C: Cache> EncryptedCache<C> {
     pub fn inner(&self) -> &C {
         &self.inner
     }
+
+    /// `value` sealed for `key` of `section`; never something `get` could not open again.
+    fn seal(&self, section: CacheSection, key: &str, value: &[u8]) -> Result<String, CacheError> {
+        if sealed_len(value.len()) > MAX_SEALED_LEN {
+            return Err(CacheError::TooLarge {
+                size: value.len(),
+                max: MAX_SEALED_LEN / 4 * 3 - 29,
+            });
+        }
+        crypto::seal(&self.keys, &context(section, key), value)
+            .map_err(|e| CacheError::Unavailable(format!("cannot encrypt cache value: {e:?}")))
+    }
 }
 
 impl<C: Cache> Cache for EncryptedCache<C> {
@@ -77,16 +89,26 @@ impl<C: Cache> Cache for EncryptedCache<C> {
         expires_at: i64,
         now: i64,
     ) -> Result<(), CacheError> {
-        // Never store what `get` could not open again.
-        if sealed_len(value.len()) > MAX_SEALED_LEN {
-            return Err(CacheError::TooLarge {
-                size: value.len(),
-                max: MAX_SEALED_LEN / 4 * 3 - 29,
-            });
-        }
-        let sealed = crypto::seal(&self.keys, &context(section, key), value)
-            .map_err(|e| CacheError::Unavailable(format!("cannot encrypt cache value: {e:?}")))?;
+        let sealed = self.seal(section, key, value)?;
         self.inner.set(
+            section,
+            &stored_key(key),
+            sealed.as_bytes(),
+            expires_at,
+            now,
+        )
+    }
+
+    fn add(
+        &self,
+        section: CacheSection,
+        key: &str,
+        value: &[u8],
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, CacheError> {
+        let sealed = self.seal(section, key, value)?;
+        self.inner.add(
             section,
             &stored_key(key),
             sealed.as_bytes(),

@@ -14,6 +14,11 @@
 //! are removed on read, and by a pass over the directory at most once per
 //! `OIDCCacheFileCleanInterval` seconds, started from `set` and coordinated between processes by
 //! a marker file holding the time of the last pass.
+//!
+//! `add` creates the target with `link(2)` from a complete temporary file, which fails when the
+//! name exists: one creator wins. An expired file is replaced under an exclusive `flock` on a
+//! lock file that the clean pass holds too; expired [`CacheSection::Lock`] files are not removed
+//! on read, so that only lock holders remove them.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, ErrorKind, Read as _, Write as _};
@@ -35,6 +40,9 @@ const HEADER_LEN: usize = 24;
 /// Larger values are refused (a cache file is a session or a provider document).
 const VALUE_MAX: usize = 16 * 1024 * 1024;
 const MARKER: &str = "mod-auth-openidc-rs-last-cleaned";
+/// Held (`flock`) while an expired file is replaced by `add` and during a clean pass, so that
+/// neither removes a file another process has just created.
+const ADD_LOCK: &str = "mod-auth-openidc-rs-add-lock";
 const TMP_SUFFIX: &str = ".tmp";
 /// Temporary files older than this are leftovers of a crashed writer.
 const TMP_MAX_AGE: Duration = Duration::from_secs(3600);
@@ -196,13 +204,14 @@ impl FileCache {
     /// Removes every expired or malformed cache file and stale temporary file of ours; returns
     /// how many files were removed.
     pub fn clean(&self, now: i64) -> Result<usize, CacheError> {
+        let _guard = self.add_lock()?;
         let entries =
             fs::read_dir(&self.dir).map_err(|e| unavailable("cannot read", &self.dir, e))?;
         let mut removed = 0;
         for entry in entries.flatten() {
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
-            if !name.starts_with(FILE_PREFIX) || name == MARKER {
+            if !name.starts_with(FILE_PREFIX) || name == MARKER || name == ADD_LOCK {
                 continue;
             }
             let path = entry.path();
@@ -229,6 +238,74 @@ impl FileCache {
             }
         }
         Ok(removed)
+    }
+
+    /// The exclusive `flock` on [`ADD_LOCK`], released when the file is dropped.
+    fn add_lock(&self) -> Result<File, CacheError> {
+        let path = self.dir.join(ADD_LOCK);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .map_err(|e| unavailable("cannot open", &path, e))?;
+        file.lock()
+            .map_err(|e| unavailable("cannot lock", &path, e))?;
+        Ok(file)
+    }
+
+    /// The file content of `value` until `expires_at`.
+    fn content(value: &[u8], expires_at: i64) -> Result<Vec<u8>, CacheError> {
+        if value.len() > VALUE_MAX {
+            return Err(CacheError::TooLarge {
+                size: value.len(),
+                max: VALUE_MAX,
+            });
+        }
+        let mut content = Vec::with_capacity(HEADER_LEN + value.len());
+        content.extend_from_slice(MAGIC);
+        content.extend_from_slice(&expires_at.to_le_bytes());
+        content.extend_from_slice(&(value.len() as u64).to_le_bytes());
+        content.extend_from_slice(value);
+        Ok(content)
+    }
+
+    /// Whether `path` holds a live file of ours at `now`; a foreign or malformed file counts as
+    /// not live.
+    fn is_live(&self, path: &Path, now: i64) -> Result<Option<(File, bool)>, CacheError> {
+        let Some((file, len)) = self.open_ours(path, false)? else {
+            return Ok(None);
+        };
+        let mut h = [0u8; HEADER_LEN];
+        let live = file.read_exact_at(&mut h, 0).is_ok()
+            && parse_header(&h, len).is_some_and(|(exp, _)| exp > now);
+        Ok(Some((file, live)))
+    }
+
+    /// Links the complete temporary file `tmp` to `path`: false when `path` exists.
+    fn link_new(tmp: &Path, path: &Path) -> Result<bool, CacheError> {
+        match fs::hard_link(tmp, path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(unavailable("cannot link to", path, e)),
+        }
+    }
+
+    fn add_file(&self, tmp: &Path, path: &Path, now: i64) -> Result<bool, CacheError> {
+        if Self::link_new(tmp, path)? {
+            return Ok(true);
+        }
+        let _guard = self.add_lock()?;
+        match self.is_live(path, now)? {
+            Some((_, true)) => return Ok(false),
+            Some((file, false)) => Self::remove_if_same(path, &file),
+            // Absent now, or a file we may not touch (not ours: link fails again below).
+            None => {}
+        }
+        Self::link_new(tmp, path)
     }
 
     /// Writes `content` to `path` through a temporary file and a rename.
@@ -268,7 +345,10 @@ impl Cache for FileCache {
             return Ok(None);
         };
         if expires_at <= now {
-            Self::remove_if_same(&path, &file);
+            // Expired locks are replaced by `add` only (see the module documentation).
+            if section != CacheSection::Lock {
+                Self::remove_if_same(&path, &file);
+            }
             return Ok(None);
         }
         let mut value = vec![0u8; val_len];
@@ -285,19 +365,29 @@ impl Cache for FileCache {
         expires_at: i64,
         now: i64,
     ) -> Result<(), CacheError> {
-        if value.len() > VALUE_MAX {
-            return Err(CacheError::TooLarge {
-                size: value.len(),
-                max: VALUE_MAX,
-            });
-        }
+        let content = Self::content(value, expires_at)?;
         self.clean_if_due(now);
-        let mut content = Vec::with_capacity(HEADER_LEN + value.len());
-        content.extend_from_slice(MAGIC);
-        content.extend_from_slice(&expires_at.to_le_bytes());
-        content.extend_from_slice(&(value.len() as u64).to_le_bytes());
-        content.extend_from_slice(value);
         self.write_atomically(&self.path_of(section, key), &content)
+    }
+
+    fn add(
+        &self,
+        section: CacheSection,
+        key: &str,
+        value: &[u8],
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, CacheError> {
+        let content = Self::content(value, expires_at)?;
+        self.clean_if_due(now);
+        let path = self.path_of(section, key);
+        let (tmp, mut file) = self.create_temp(&path)?;
+        let added = file
+            .write_all(&content)
+            .map_err(|e| unavailable("cannot write", &tmp, e))
+            .and_then(|()| self.add_file(&tmp, &path, now));
+        let _ = fs::remove_file(&tmp);
+        added
     }
 
     fn remove(&self, section: CacheSection, key: &str) -> Result<(), CacheError> {

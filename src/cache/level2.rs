@@ -97,6 +97,7 @@ fn section_name(section: CacheSection) -> &'static str {
         CacheSection::ProviderMetadata => "provider metadata",
         CacheSection::Session => "session",
         CacheSection::Replay => "replay",
+        CacheSection::Lock => "lock",
     }
 }
 
@@ -132,37 +133,7 @@ mod tests {
     use crate::cache::MemoryCache;
     use std::sync::Mutex;
 
-    /// A cache that is down, counting how often it is asked.
-    #[derive(Default)]
-    struct Down(std::sync::atomic::AtomicUsize);
-    impl Down {
-        fn calls(&self) -> usize {
-            self.0.load(Ordering::SeqCst)
-        }
-    }
-    impl Cache for Down {
-        fn get(&self, _: CacheSection, _: &str, _: i64) -> Result<Option<CacheEntry>, CacheError> {
-            self.0.fetch_add(1, Ordering::SeqCst);
-            Err(CacheError::Unavailable("connection refused".into()))
-        }
-        fn set(
-            &self,
-            _: CacheSection,
-            _: &str,
-            _: &[u8],
-            _: i64,
-            _: i64,
-        ) -> Result<(), CacheError> {
-            self.0.fetch_add(1, Ordering::SeqCst);
-            Err(CacheError::Unavailable("connection refused".into()))
-        }
-        fn remove(&self, _: CacheSection, _: &str) -> Result<(), CacheError> {
-            Err(CacheError::Unavailable("connection refused".into()))
-        }
-        fn touch(&self, _: CacheSection, _: &str, _: i64, _: i64) -> Result<bool, CacheError> {
-            Err(CacheError::Unavailable("connection refused".into()))
-        }
-    }
+    use crate::cache::DownCache as Down;
 
     type Seen = Arc<Mutex<Vec<(LogLevel, String)>>>;
 

@@ -538,10 +538,22 @@ impl MemcacheCache {
         }
         self.checkout(server)
     }
+}
 
+fn check_size(value: &[u8]) -> Result<(), CacheError> {
+    if value.len() > VALUE_MAX {
+        return Err(CacheError::TooLarge {
+            size: value.len(),
+            max: VALUE_MAX,
+        });
+    }
+    Ok(())
+}
+
+impl Cache for MemcacheCache {
     /// Store `value` until `expires_at` only if `key` has no live value; `Ok(true)` when stored
     /// (memcached `add`: atomic across every process and server using this memcached).
-    pub fn add(
+    fn add(
         &self,
         section: CacheSection,
         key: &str,
@@ -570,19 +582,7 @@ impl MemcacheCache {
             }
         })
     }
-}
 
-fn check_size(value: &[u8]) -> Result<(), CacheError> {
-    if value.len() > VALUE_MAX {
-        return Err(CacheError::TooLarge {
-            size: value.len(),
-            max: VALUE_MAX,
-        });
-    }
-    Ok(())
-}
-
-impl Cache for MemcacheCache {
     fn get(
         &self,
         section: CacheSection,

@@ -186,4 +186,38 @@ impl Cache for MemoryCache {
             }
         }
     }
+
+    fn add(
+        &self,
+        section: CacheSection,
+        key: &str,
+        value: &[u8],
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, CacheError> {
+        if value.len() > self.max_value {
+            return Err(CacheError::TooLarge {
+                size: value.len(),
+                max: self.max_value,
+            });
+        }
+        let mut inner = self.lock();
+        let k = (section, key.to_string());
+        if inner.map.get(&k).is_some_and(|e| e.expires_at > now) {
+            return Ok(false);
+        }
+        inner.remove(&k);
+        inner.make_room(self.max_entries, now);
+        let used = inner.next_tick();
+        inner.by_use.insert(used, k.clone());
+        inner.map.insert(
+            k,
+            Entry {
+                value: value.to_vec(),
+                expires_at,
+                used,
+            },
+        );
+        Ok(true)
+    }
 }

@@ -79,6 +79,16 @@ impl<C: Cache + ?Sized> Cache for std::sync::Arc<C> {
     ) -> Result<bool, CacheError> {
         (**self).touch(section, key, expires_at, now)
     }
+    fn add(
+        &self,
+        section: CacheSection,
+        key: &str,
+        value: &[u8],
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, CacheError> {
+        (**self).add(section, key, value, expires_at, now)
+    }
 }
 
 /// Lower-case hex of SHA-256(`data`): file names and the stored keys of encrypted caches, so that
@@ -96,3 +106,39 @@ pub(crate) fn sha256_hex(data: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// A cache that is down (every operation is `Unavailable`, as a stopped Redis), counting the
+/// reads and writes it refused: the one test double for outage tests across the crate.
+#[cfg(test)]
+#[derive(Default)]
+pub struct DownCache(pub std::sync::atomic::AtomicUsize);
+
+#[cfg(test)]
+impl DownCache {
+    pub fn calls(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+    fn refuse<T>(&self) -> Result<T, CacheError> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Err(CacheError::Unavailable("connection refused".into()))
+    }
+}
+
+#[cfg(test)]
+impl Cache for DownCache {
+    fn get(&self, _: CacheSection, _: &str, _: i64) -> Result<Option<CacheEntry>, CacheError> {
+        self.refuse()
+    }
+    fn set(&self, _: CacheSection, _: &str, _: &[u8], _: i64, _: i64) -> Result<(), CacheError> {
+        self.refuse()
+    }
+    fn add(&self, _: CacheSection, _: &str, _: &[u8], _: i64, _: i64) -> Result<bool, CacheError> {
+        self.refuse()
+    }
+    fn remove(&self, _: CacheSection, _: &str) -> Result<(), CacheError> {
+        Err(CacheError::Unavailable("connection refused".into()))
+    }
+    fn touch(&self, _: CacheSection, _: &str, _: i64, _: i64) -> Result<bool, CacheError> {
+        Err(CacheError::Unavailable("connection refused".into()))
+    }
+}

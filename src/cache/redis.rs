@@ -140,7 +140,8 @@ impl RedisCache {
     /// Runs `f` on a pooled (or new) connection; the connection goes back to the pool only
     /// when `f` succeeded. A pooled connection the server has closed meanwhile (Redis restarted,
     /// idle timeout) is replaced by a new one and `f` runs once more: every command here is
-    /// idempotent (GET, SET with an absolute expiry, DEL, the touch script). Timeouts are not
+    /// idempotent (GET, SET with an absolute expiry, DEL, the touch script) except `add`'s
+    /// SET NX, whose repeat can only answer "not set" (see [`RedisCache::add`]). Timeouts are not
     /// retried, so a call waits at most one connect plus two command timeouts.
     fn with_con<T>(
         &self,
@@ -243,6 +244,34 @@ impl Cache for RedisCache {
                 .query(c)
         })?;
         Ok(touched == 1)
+    }
+
+    fn add(
+        &self,
+        section: CacheSection,
+        key: &str,
+        value: &[u8],
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, CacheError> {
+        // SET NX PXAT: Redis drops keys at their expiry, so "absent" includes "expired". Should
+        // a dropped connection make `with_con` send it twice, the second answer is "not set":
+        // the caller then believes another holds the lock, never that two do.
+        if expires_at <= now {
+            return Ok(false);
+        }
+        let k = redis_key(section, key);
+        let v = frame(value, expires_at);
+        let reply: Option<String> = self.with_con(|c| {
+            redis::cmd("SET")
+                .arg(&k)
+                .arg(v.as_slice())
+                .arg("NX")
+                .arg("PXAT")
+                .arg(expiry_ms(expires_at))
+                .query(c)
+        })?;
+        Ok(reply.is_some())
     }
 }
 

@@ -594,6 +594,19 @@ impl<'a> Table<'a> {
         true
     }
 
+    /// [`Table::set`] unless `key` holds a live entry; true when stored.
+    fn add(&mut self, key: &[u8], value: &[u8], expires_at: i64, now: i64) -> bool {
+        let hash = self.hash(key);
+        if self
+            .find(hash, key)
+            .is_some_and(|(_, d)| d.expires_at > now)
+        {
+            return false;
+        }
+        self.set(key, value, expires_at, now);
+        true
+    }
+
     fn remove(&mut self, key: &[u8]) {
         let hash = self.hash(key);
         if let Some((slot, _)) = self.find(hash, key) {
@@ -726,6 +739,26 @@ impl Cache for ShmCache {
     ) -> Result<bool, CacheError> {
         let key = stored_key(section, key);
         self.locked(|t| t.touch(&key, expires_at, now))
+    }
+
+    fn add(
+        &self,
+        section: CacheSection,
+        key: &str,
+        value: &[u8],
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, CacheError> {
+        let max = self.geometry.value_max();
+        if value.len() > max {
+            return Err(CacheError::TooLarge {
+                size: value.len(),
+                max,
+            });
+        }
+        let key = stored_key(section, key);
+        // Check and write under one hold of the region lock: atomic for every child.
+        self.locked(|t| t.add(&key, value, expires_at, now))
     }
 }
 

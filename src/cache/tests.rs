@@ -64,6 +64,115 @@ fn contract(c: &dyn Cache) {
     assert_eq!(c.get(S, &"x".repeat(1999), NOW).unwrap(), None);
 }
 
+/// `add`: stores only over an absent or expired key, atomically.
+fn add_contract(c: &dyn Cache) {
+    let l = CacheSection::Lock;
+    assert!(c.add(l, "lk", b"one", NOW + 10, NOW).unwrap());
+    assert!(!c.add(l, "lk", b"two", NOW + 20, NOW + 5).unwrap());
+    assert_eq!(c.get(l, "lk", NOW).unwrap(), entry(b"one", NOW + 10));
+    // sections are apart
+    assert!(c.add(S, "lk", b"s", NOW + 10, NOW).unwrap());
+    // expired: replaced (also when never read in between)
+    assert!(c.add(l, "lk", b"three", NOW + 30, NOW + 10).unwrap());
+    assert_eq!(c.get(l, "lk", NOW + 10).unwrap(), entry(b"three", NOW + 30));
+    // removed: free again
+    c.remove(l, "lk").unwrap();
+    assert!(c.add(l, "lk", b"four", NOW + 30, NOW).unwrap());
+    // over a value stored by set
+    c.set(l, "st", b"set", NOW + 10, NOW).unwrap();
+    assert!(!c.add(l, "st", b"add", NOW + 10, NOW).unwrap());
+    assert_eq!(c.get(l, "st", NOW).unwrap(), entry(b"set", NOW + 10));
+}
+
+/// Many threads `add` the same key at once: exactly one wins, and its value is stored.
+fn add_race(c: &(dyn Cache + Sync), key: &str) {
+    let wins = std::sync::atomic::AtomicUsize::new(0);
+    let winner = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for i in 0..16u8 {
+            let (wins, winner) = (&wins, &winner);
+            s.spawn(move || {
+                if c.add(CacheSection::Lock, key, &[i], NOW + 60, NOW).unwrap() {
+                    wins.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    winner.lock().unwrap().push(i);
+                }
+            });
+        }
+    });
+    assert_eq!(wins.into_inner(), 1);
+    let w = winner.into_inner().unwrap();
+    assert_eq!(
+        c.get(CacheSection::Lock, key, NOW).unwrap(),
+        entry(&w, NOW + 60)
+    );
+}
+
+#[test]
+fn add_contract_and_race_in_every_local_backend() {
+    let m = MemoryCache::new(100);
+    add_contract(&m);
+    add_race(&m, "race");
+    let shm = ShmCache::in_heap(ShmGeometry::default());
+    add_contract(&shm);
+    add_race(&shm, "race");
+    let d = temp_dir("add");
+    let f = FileCache::new(&*d, 60).unwrap();
+    add_contract(&f);
+    add_race(&f, "race");
+    let arc: Arc<dyn Cache> = Arc::new(MemoryCache::new(10));
+    add_contract(&arc);
+    add_race(&arc, "race");
+    let e = EncryptedCache::new(ShmCache::in_heap(ShmGeometry::default()), keys("p"));
+    add_contract(&e);
+    add_race(&e, "race");
+    let e = EncryptedCache::new(FileCache::new(&*d, 60).unwrap(), keys("p"));
+    add_contract(&e);
+    add_race(&e, "race2");
+}
+
+#[test]
+fn add_refuses_too_large_values() {
+    let m = MemoryCache::with_max_value(10, 4);
+    assert!(matches!(
+        m.add(S, "k", b"12345", NOW + 5, NOW),
+        Err(CacheError::TooLarge { .. })
+    ));
+    let shm = small_shm(4);
+    let big = vec![0u8; shm.geometry().value_max() + 1];
+    assert!(matches!(
+        shm.add(S, "k", &big, NOW + 5, NOW),
+        Err(CacheError::TooLarge { .. })
+    ));
+}
+
+#[test]
+fn file_add_replaces_expired_files_across_processes_view() {
+    // Two FileCache objects over one directory stand for two processes.
+    let d = temp_dir("add2");
+    let a = FileCache::new(&*d, 60).unwrap();
+    let b = FileCache::new(&*d, 60).unwrap();
+    assert!(a.add(CacheSection::Lock, "k", b"a", NOW + 5, NOW).unwrap());
+    assert!(!b.add(CacheSection::Lock, "k", b"b", NOW + 5, NOW).unwrap());
+    // an expired lock is not removed by a read, only replaced by add
+    assert_eq!(b.get(CacheSection::Lock, "k", NOW + 5).unwrap(), None);
+    assert!(a.path_of(CacheSection::Lock, "k").exists());
+    assert!(
+        b.add(CacheSection::Lock, "k", b"b", NOW + 20, NOW + 5)
+            .unwrap()
+    );
+    assert_eq!(
+        a.get(CacheSection::Lock, "k", NOW + 6).unwrap(),
+        entry(b"b", NOW + 20)
+    );
+    // the clean pass leaves the lock file of add alone, and no temporary files stay behind
+    a.clean(NOW + 100).unwrap();
+    assert!(
+        our_files(&d).iter().all(|n| !n.ends_with(".tmp")),
+        "{:?}",
+        our_files(&d)
+    );
+}
+
 // ------------------------------------------------------------------------------------------
 // MemoryCache
 

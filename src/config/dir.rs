@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use super::server::{pick, pick_vec};
-use super::types::{ClaimsTarget, UnAuthAction, UnAutzAction, UnAutzKind};
+use super::types::{ClaimsTarget, RefreshPolicy, UnAuthAction, UnAutzAction, UnAutzKind};
 use super::values::{ClaimEncoding, PassClaimsAs, TokenSource};
 
 /// 2.4.12.3's defaults of the per-directory settings.
@@ -49,6 +49,8 @@ pub struct DirConfig {
     pub preserve_post: Option<bool>,
     /// `OIDCPassRefreshToken`.
     pub pass_refresh_token: Option<bool>,
+    /// `OIDCRefreshAccessTokenBeforeExpiry`.
+    pub refresh_access_token_before_expiry: Option<RefreshPolicy>,
 }
 
 /// httpd's `merge_dir_config`: the more specific section (`add`) wins for everything it sets.
@@ -74,6 +76,7 @@ pub fn merge(base: &DirConfig, add: &DirConfig) -> DirConfig {
         cookie_path: _,
         preserve_post: _,
         pass_refresh_token: _,
+        refresh_access_token_before_expiry: _,
     } = base;
     let DirConfig {
         pass_claims_as,
@@ -92,6 +95,7 @@ pub fn merge(base: &DirConfig, add: &DirConfig) -> DirConfig {
         cookie_path,
         preserve_post,
         pass_refresh_token,
+        refresh_access_token_before_expiry,
     } = add;
     DirConfig {
         pass_claims_as: pick(pass_claims_as, &base.pass_claims_as),
@@ -113,6 +117,10 @@ pub fn merge(base: &DirConfig, add: &DirConfig) -> DirConfig {
         cookie_path: pick(cookie_path, &base.cookie_path),
         preserve_post: pick(preserve_post, &base.preserve_post),
         pass_refresh_token: pick(pass_refresh_token, &base.pass_refresh_token),
+        refresh_access_token_before_expiry: pick(
+            refresh_access_token_before_expiry,
+            &base.refresh_access_token_before_expiry,
+        ),
     }
 }
 
@@ -210,5 +218,10 @@ impl DirConfig {
     /// `OIDCPassRefreshToken`, default Off.
     pub fn pass_refresh_token(&self) -> bool {
         self.pass_refresh_token.unwrap_or(false)
+    }
+
+    /// `OIDCRefreshAccessTokenBeforeExpiry`; `None` (default): no refresh.
+    pub fn refresh_access_token_before_expiry(&self) -> Option<RefreshPolicy> {
+        self.refresh_access_token_before_expiry
     }
 }

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::types::RefreshPolicy;
 use super::types::{
     CacheType, ConfigProblem, CookieKind, EndpointAuth, HtmlTemplate, HttpMethod, InfoHookData,
     MemcacheServer, PassIdTokenAs, PassUserInfoAs, Pattern, PkceMethod, PrivateKeyFile,
@@ -99,6 +100,8 @@ pub struct ServerConfig {
     pub id_token_iat_slack: Option<u32>,
     /// `OIDCUserInfoTokenMethod`.
     pub userinfo_token_method: Option<UserInfoTokenMethod>,
+    /// `OIDCUserInfoRefreshInterval`.
+    pub userinfo_refresh_interval: Option<RefreshPolicy>,
     /// `OIDCAuthRequestParams`: `k=v&k2=v2`, already form-encoded.
     pub auth_request_params: Option<String>,
     /// `OIDCResponseMode`.
@@ -234,6 +237,7 @@ pub fn merge(base: &ServerConfig, add: &ServerConfig) -> ServerConfig {
         id_token_signed_response_alg: _,
         id_token_iat_slack: _,
         userinfo_token_method: _,
+        userinfo_refresh_interval: _,
         auth_request_params: _,
         response_mode: _,
         pkce_method: _,
@@ -326,6 +330,7 @@ pub fn merge(base: &ServerConfig, add: &ServerConfig) -> ServerConfig {
         id_token_signed_response_alg,
         id_token_iat_slack,
         userinfo_token_method,
+        userinfo_refresh_interval,
         auth_request_params,
         response_mode,
         pkce_method,
@@ -466,6 +471,7 @@ pub fn merge(base: &ServerConfig, add: &ServerConfig) -> ServerConfig {
         ),
         id_token_iat_slack: pick(id_token_iat_slack, &base.id_token_iat_slack),
         userinfo_token_method: pick(userinfo_token_method, &base.userinfo_token_method),
+        userinfo_refresh_interval: pick(userinfo_refresh_interval, &base.userinfo_refresh_interval),
         auth_request_params: pick(auth_request_params, &base.auth_request_params),
         response_mode: pick(response_mode, &base.response_mode),
         pkce_method: pick(pkce_method, &base.pkce_method),
@@ -812,6 +818,12 @@ impl ServerConfig {
     pub fn userinfo_token_method(&self) -> UserInfoTokenMethod {
         self.userinfo_token_method
             .unwrap_or(UserInfoTokenMethod::AuthzHeader)
+    }
+
+    /// `OIDCUserInfoRefreshInterval`; `None` (default, or 0 seconds): userinfo is fetched
+    /// once, at login.
+    pub fn userinfo_refresh_interval(&self) -> Option<RefreshPolicy> {
+        self.userinfo_refresh_interval.filter(|p| p.seconds > 0)
     }
 
     /// `OIDCResponseMode`; `None` (default): no `response_mode` parameter, the provider's

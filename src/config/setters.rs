@@ -21,9 +21,9 @@ use super::server::ServerConfig;
 use super::types::{
     CacheType, ClaimsTarget, EndpointAuth, ExpiryFormat, HtmlTemplate, HttpMethod, InfoHookData,
     MemcacheServer, PassIdTokenAs, PassUserInfoAs, Pattern, PkceMethod, PrivateKeyFile,
-    PublicKeyFile, PublicKeyType, RedisServer, ResponseMode, ResponseType, Secret, SessionKind,
-    SessionType, SharedKey, TokenExpiryClaim, UnAuthAction, UnAutzAction, UnAutzKind,
-    UserInfoTokenMethod, XForwardedHeaders,
+    PublicKeyFile, PublicKeyType, RedisServer, RefreshOnError, RefreshPolicy, ResponseMode,
+    ResponseType, Secret, SessionKind, SessionType, SharedKey, TokenExpiryClaim, UnAuthAction,
+    UnAutzAction, UnAutzKind, UserInfoTokenMethod, XForwardedHeaders,
 };
 use super::url;
 use super::values::{ClaimEncoding, RemoteUserClaim, TokenSource};
@@ -1481,6 +1481,28 @@ pub fn cookie_path(cfg: &mut DirConfig, args: &Args) -> R {
 pub fn preserve_post(cfg: &mut DirConfig, args: &Args) -> R {
     const N: &str = "OIDCPreservePost";
     cfg.preserve_post = Some(parse::boolean(arg(N, args, 0)?).map_err(|e| named(N, e))?);
+    Ok(())
+}
+
+/// `<seconds> [logout_on_error|authenticate_on_error]`, seconds 0 to one year.
+fn refresh_policy(name: &str, args: &Args) -> Result<RefreshPolicy, String> {
+    let v = integer_in(arg(name, args, 0)?, 0, ONE_YEAR).map_err(|e| named(name, e))?;
+    let seconds = u32::try_from(v).map_err(|e| named(name, e))?;
+    let on_error = match opt(args, 1) {
+        None => RefreshOnError::Continue,
+        Some(o) => one_of(o, RefreshOnError::VALUES).map_err(|e| named(name, e))?,
+    };
+    Ok(RefreshPolicy { seconds, on_error })
+}
+
+pub fn refresh_access_token_before_expiry(cfg: &mut DirConfig, args: &Args) -> R {
+    cfg.refresh_access_token_before_expiry =
+        Some(refresh_policy("OIDCRefreshAccessTokenBeforeExpiry", args)?);
+    Ok(())
+}
+
+pub fn userinfo_refresh_interval(cfg: &mut ServerConfig, args: &Args) -> R {
+    cfg.userinfo_refresh_interval = Some(refresh_policy("OIDCUserInfoRefreshInterval", args)?);
     Ok(())
 }
 

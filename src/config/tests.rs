@@ -223,6 +223,8 @@ fn table_is_usable_in_const_context() {
 }
 
 const SUPPORTED: &[&str] = &[
+    "OIDCRefreshAccessTokenBeforeExpiry",
+    "OIDCUserInfoRefreshInterval",
     "OIDCOAuthVerifyJwksUri",
     "OIDCOAuthVerifySharedKeys",
     "OIDCOAuthVerifyCertFiles",

@@ -461,6 +461,34 @@ pub enum Severity {
 }
 
 /// A post-configuration consistency problem of a (virtual) server.
+/// What a failed token refresh or userinfo refresh does: the optional second argument of
+/// `OIDCRefreshAccessTokenBeforeExpiry` and `OIDCUserInfoRefreshInterval`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RefreshOnError {
+    /// No option: the request goes on with the tokens and claims the session has (logged).
+    #[default]
+    Continue,
+    /// `logout_on_error`: the session is removed and the request handled as unauthenticated.
+    Logout,
+    /// `authenticate_on_error`: the session is removed and a new login starts.
+    Authenticate,
+}
+
+impl RefreshOnError {
+    pub const VALUES: &[(&str, RefreshOnError)] = &[
+        ("logout_on_error", RefreshOnError::Logout),
+        ("authenticate_on_error", RefreshOnError::Authenticate),
+    ];
+}
+
+/// `OIDCRefreshAccessTokenBeforeExpiry` / `OIDCUserInfoRefreshInterval`: seconds and the
+/// on-error option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshPolicy {
+    pub seconds: u32,
+    pub on_error: RefreshOnError,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigProblem {
     pub severity: Severity,

@@ -131,6 +131,9 @@ unsafe fn apply(req: &HttpdRequest, decision: Decision, browser: bool) -> c_int 
     match decision {
         Decision::Decline => sys::DECLINED as c_int,
         Decision::Allow(identity) => {
+            if let Some((level, message)) = &identity.log {
+                rlog!(r, log::level_of(*level), "oidc_rs: {message}");
+            }
             for name in &identity.remove_headers {
                 rlog!(
                     r,

@@ -158,6 +158,7 @@ impl ResourceServer {
                     claims: Arc::new(Map::new()),
                     cookie_header: stripped_cookies(req, rs),
                     set_cookies: Vec::new(),
+                    log: None,
                 });
             }
             Extracted::NotFound => {
@@ -204,6 +205,7 @@ impl ResourceServer {
             claims: valid.claims.clone(),
             cookie_header: stripped_cookies(req, rs),
             set_cookies: Vec::new(),
+            log: None,
         })
     }
 

@@ -550,6 +550,16 @@ impl crate::deps::Cache for Recording {
             .push((section, key.to_string(), value.to_vec(), expires_at));
         self.inner.set(section, key, value, expires_at, now)
     }
+    fn add(
+        &self,
+        section: crate::deps::CacheSection,
+        key: &str,
+        value: &[u8],
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, crate::deps::CacheError> {
+        self.inner.add(section, key, value, expires_at, now)
+    }
     fn remove(
         &self,
         section: crate::deps::CacheSection,
@@ -568,41 +578,7 @@ impl crate::deps::Cache for Recording {
     }
 }
 
-/// Every operation fails as a Redis that is down would.
-struct DownCache;
-
-impl crate::deps::Cache for DownCache {
-    fn get(
-        &self,
-        _: crate::deps::CacheSection,
-        _: &str,
-        _: i64,
-    ) -> Result<Option<crate::deps::CacheEntry>, crate::deps::CacheError> {
-        Err(crate::deps::CacheError::Unavailable("refused".into()))
-    }
-    fn set(
-        &self,
-        _: crate::deps::CacheSection,
-        _: &str,
-        _: &[u8],
-        _: i64,
-        _: i64,
-    ) -> Result<(), crate::deps::CacheError> {
-        Err(crate::deps::CacheError::Unavailable("refused".into()))
-    }
-    fn remove(&self, _: crate::deps::CacheSection, _: &str) -> Result<(), crate::deps::CacheError> {
-        Err(crate::deps::CacheError::Unavailable("refused".into()))
-    }
-    fn touch(
-        &self,
-        _: crate::deps::CacheSection,
-        _: &str,
-        _: i64,
-        _: i64,
-    ) -> Result<bool, crate::deps::CacheError> {
-        Err(crate::deps::CacheError::Unavailable("refused".into()))
-    }
-}
+use crate::cache::DownCache;
 
 fn shared_over(cache: Arc<dyn crate::deps::Cache>) -> SharedCache {
     SharedCache::new(cache, Arc::new(|_, _: &str| {}))
@@ -744,7 +720,7 @@ fn oauth_metadata_comes_from_the_shared_cache() {
 #[test]
 fn an_unavailable_shared_cache_falls_back_to_the_provider() {
     let p = introspecting_provider();
-    let shared = shared_over(Arc::new(DownCache));
+    let shared = shared_over(Arc::new(DownCache::default()));
     let one = server(intro_settings(), &p, NOW).with_shared_cache(shared.clone());
     let two = server(intro_settings(), &p, NOW).with_shared_cache(shared);
     allowed(one.decide(&bearer("opaque-token"), &rs()));
@@ -755,7 +731,8 @@ fn an_unavailable_shared_cache_falls_back_to_the_provider() {
     assert_eq!(p.introspection_calls.load(Ordering::SeqCst), 2);
     let key = TestKey::rsa(Some("k1"));
     let p = Provider::new(&[&key]);
-    let jwt = server(settings(), &p, NOW).with_shared_cache(shared_over(Arc::new(DownCache)));
+    let jwt =
+        server(settings(), &p, NOW).with_shared_cache(shared_over(Arc::new(DownCache::default())));
     allowed(jwt.decide(&bearer(&key.mint(&claims_at(NOW))), &rs()));
 }
 

@@ -27,6 +27,9 @@ pub struct IdTokenExpectations {
     pub client_id: String,
     /// The nonce we sent in the authorization request (from the state cookie).
     pub nonce: String,
+    /// False for an ID token from a refresh (Core §12.2): `nonce` may be absent, and when
+    /// present must equal [`IdTokenExpectations::nonce`] (the original token's).
+    pub nonce_required: bool,
     /// Accepted signature algorithms, see [`allowed_algs`]. Empty refuses every token.
     pub allowed_algs: Vec<Alg>,
     /// OIDCClientSecret: the HMAC key for HS256/384/512 (Core §10.1). Without it HS* is refused.
@@ -49,6 +52,7 @@ impl IdTokenExpectations {
             issuer: issuer.into(),
             client_id: client_id.into(),
             nonce: nonce.into(),
+            nonce_required: true,
             allowed_algs,
             client_secret: None,
             leeway: DEFAULT_LEEWAY_SECS,
@@ -248,6 +252,7 @@ pub fn validate(
                 return Err(IdTokenError::NonceMismatch);
             }
         }
+        None if !expected.nonce_required => {}
         _ => return Err(IdTokenError::MissingNonce),
     }
     // Steps 12-13 (acr, auth_time with max_age) are not requested by this relying party.

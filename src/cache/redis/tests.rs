@@ -289,3 +289,49 @@ fn restart(port: u16) -> Server {
     }
     server
 }
+
+#[test]
+fn add_against_a_real_server_is_set_nx() {
+    let Some(server) = start_server("pw2") else {
+        return;
+    };
+    let cache = RedisCache::new(settings(server.port, Some("pw2")));
+    let t = now();
+    let l = CacheSection::Lock;
+    assert_eq!(cache.add(l, "k", b"one", t + 100, t), Ok(true));
+    assert_eq!(cache.add(l, "k", b"two", t + 100, t), Ok(false));
+    assert_eq!(cache.get(l, "k", t).unwrap().unwrap().value, b"one");
+    let ttl = pttl(&cache, "mod_auth_openidc_rs:l:k");
+    assert!((98_000..=100_000).contains(&ttl), "{ttl}");
+    // an already expired add stores nothing
+    assert_eq!(cache.add(l, "past", b"x", t, t), Ok(false));
+    assert_eq!(pttl(&cache, "mod_auth_openidc_rs:l:past"), -2);
+    // expired (Redis dropped it at its PXAT): taken again
+    assert_eq!(cache.add(l, "short", b"a", t + 1, t), Ok(true));
+    let deadline = Instant::now() + Duration::from_secs(4);
+    while pttl(&cache, "mod_auth_openidc_rs:l:short") != -2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let t2 = now();
+    assert_eq!(cache.add(l, "short", b"b", t2 + 100, t2), Ok(true));
+    assert_eq!(cache.get(l, "short", t2).unwrap().unwrap().value, b"b");
+    // removed: free again
+    cache.remove(l, "k").unwrap();
+    assert_eq!(cache.add(l, "k", b"three", t + 100, t), Ok(true));
+
+    // many clients (each with its own connections, as separate servers) at once: one wins
+    let wins = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for i in 0..16u8 {
+            let wins = &wins;
+            let port = server.port;
+            s.spawn(move || {
+                let c = RedisCache::new(settings(port, Some("pw2")));
+                if c.add(l, "race", &[i], t + 100, t) == Ok(true) {
+                    wins.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    assert_eq!(wins.into_inner(), 1);
+}

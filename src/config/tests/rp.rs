@@ -1124,3 +1124,50 @@ fn token_endpoint_auth_default() {
         EndpointAuth::ClientSecretPost
     );
 }
+
+#[test]
+fn refresh_directives() {
+    use crate::config::types::{RefreshOnError, RefreshPolicy};
+    const R: &str = "OIDCRefreshAccessTokenBeforeExpiry";
+    const U: &str = "OIDCUserInfoRefreshInterval";
+    let p = |seconds, on_error| Some(RefreshPolicy { seconds, on_error });
+    assert_eq!(
+        DirConfig::default().refresh_access_token_before_expiry(),
+        None
+    );
+    assert_eq!(
+        dir(R, &["60"]).refresh_access_token_before_expiry(),
+        p(60, RefreshOnError::Continue)
+    );
+    assert_eq!(
+        dir(R, &["0", "logout_on_error"]).refresh_access_token_before_expiry(),
+        p(0, RefreshOnError::Logout)
+    );
+    assert_eq!(
+        dir(R, &["30", "authenticate_on_error"]).refresh_access_token_before_expiry(),
+        p(30, RefreshOnError::Authenticate)
+    );
+    assert!(err(R, &["-1"]).starts_with(R));
+    assert!(err(R, &["31536001"]).starts_with(R));
+    assert!(err(R, &["60", "502_on_error"]).starts_with(R));
+    // merged per location: the more specific one wins
+    let base = dir(R, &["60"]);
+    let add = dir(R, &["10", "logout_on_error"]);
+    assert_eq!(
+        crate::config::dir::merge(&base, &add).refresh_access_token_before_expiry(),
+        p(10, RefreshOnError::Logout)
+    );
+    assert_eq!(
+        crate::config::dir::merge(&base, &DirConfig::default())
+            .refresh_access_token_before_expiry(),
+        p(60, RefreshOnError::Continue)
+    );
+
+    assert_eq!(ServerConfig::default().userinfo_refresh_interval(), None);
+    assert_eq!(srv(U, &["0"]).userinfo_refresh_interval(), None);
+    assert_eq!(
+        srv(U, &["3600", "authenticate_on_error"]).userinfo_refresh_interval(),
+        p(3600, RefreshOnError::Authenticate)
+    );
+    assert!(err(U, &["soon"]).starts_with(U));
+}

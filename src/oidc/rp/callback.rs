@@ -289,6 +289,7 @@ impl RelyingParty {
             access_token: tokens.access_token.clone(),
             access_token_expires: tokens.expires_in.map(|e| now.saturating_add(e)),
             refresh_token: tokens.refresh_token.clone(),
+            userinfo_refreshed_at: None,
             cookie_domain: self.cookie_domain_for(req).into_owned(),
             created_at: now,
             expires_at,

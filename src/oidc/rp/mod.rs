@@ -15,6 +15,7 @@ pub mod cookie_session;
 mod logout;
 pub mod pages;
 pub mod provider;
+mod refresh;
 pub mod session;
 pub mod settings;
 pub mod urls;
@@ -161,7 +162,32 @@ impl RelyingParty {
             return Decision::Respond(self.redirect_uri_request(req, rs, now));
         }
         match self.lookup_session(req, rs, now) {
-            SessionLookup::Found(found) => self.allow(req, rs, found),
+            SessionLookup::Found(found) => match self.keep_fresh(rs, found, now) {
+                refresh::Fresh::Found(found, log) => {
+                    let mut d = self.allow(req, rs, found);
+                    if let Decision::Allow(id) = &mut d {
+                        id.log = log;
+                    }
+                    d
+                }
+                refresh::Fresh::Ended { authenticate, why } => {
+                    let clear = self
+                        .clear_session_cookies(req, rs)
+                        .into_iter()
+                        .map(|c| ("Set-Cookie".to_string(), c))
+                        .collect();
+                    let rs = RpRequestSettings {
+                        unauth_action: if authenticate {
+                            UnAuthAction::Auth
+                        } else {
+                            rs.unauth_action
+                        },
+                        ..*rs
+                    };
+                    let d = self.unauthenticated(req, &rs, now, clear);
+                    with_log_if_none(d, LogLevel::Warn, why)
+                }
+            },
             SessionLookup::None => self.unauthenticated(req, rs, now, Vec::new()),
             SessionLookup::Invalid(why) => {
                 let clear = self
@@ -528,6 +554,7 @@ impl RelyingParty {
             claims: s.claims.clone(),
             cookie_header: stripped_cookies(req, rs),
             set_cookies: found.set_cookies,
+            log: None,
         })
     }
 
@@ -648,6 +675,7 @@ impl RelyingParty {
                 claims: Arc::new(Map::new()),
                 cookie_header: stripped_cookies(req, rs),
                 set_cookies: Vec::new(),
+                log: None,
             }),
             UnAuthAction::Auth => {
                 if !authorize::is_browser_navigation(|n| req.header(n).map(str::to_string)) {

@@ -50,6 +50,10 @@ pub struct SessionRecord {
     pub access_token_expires: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// When the userinfo claims were last fetched after login (`OIDCUserInfoRefreshInterval`);
+    /// absent: at `created_at`. Older records without it open unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_refreshed_at: Option<i64>,
     /// The host (or `OIDCCookieDomain`) the session cookie was issued for.
     pub cookie_domain: String,
     pub created_at: i64,

@@ -9,8 +9,8 @@ pub use crate::config::types::SessionKind;
 use crate::config::types::{CookieKind, SameSite};
 /// The directive value types, shared with the config layer (one type per directive).
 pub use crate::config::types::{
-    HttpMethod as AuthRequestMethod, PassIdTokenAs, PassUserInfoAs, PkceMethod, ResponseMode,
-    UnAuthAction, XForwardedHeaders as TrustedForwarded,
+    HttpMethod as AuthRequestMethod, PassIdTokenAs, PassUserInfoAs, PkceMethod, RefreshOnError,
+    RefreshPolicy, ResponseMode, UnAuthAction, XForwardedHeaders as TrustedForwarded,
 };
 use crate::config::values::{PassClaimsAs, RemoteUserClaim};
 use crate::config::{DirConfig, ServerConfig};
@@ -142,6 +142,14 @@ pub struct RpSettings {
     pub info_hook: Vec<String>,
     /// `OIDCHTMLErrorTemplate`: the template's contents (two `%s`: error, description).
     pub error_template: Option<String>,
+    /// `OIDCUserInfoRefreshInterval` (`None`: userinfo only at login).
+    pub userinfo_refresh: Option<RefreshPolicy>,
+    /// How long a refresh lock is held at most (seconds): `OIDCHTTPTimeoutLong` plus a margin,
+    /// so a lock outlives the token endpoint call it guards but not a crashed holder by much.
+    pub refresh_lock_ttl: i64,
+    /// How long a request whose access token has expired waits for another request's refresh
+    /// of the same session before it reads the session again.
+    pub refresh_wait: std::time::Duration,
 }
 
 impl RpSettings {
@@ -207,6 +215,9 @@ impl RpSettings {
             logout_x_frame_options: None,
             info_hook: Vec::new(),
             error_template: None,
+            userinfo_refresh: None,
+            refresh_lock_ttl: 60 + 5,
+            refresh_wait: std::time::Duration::from_secs(3),
         }
     }
 }
@@ -258,6 +269,8 @@ pub struct RpRequestSettings<'a> {
     pub preserve_post: bool,
     /// `OIDCCookie` (`mod_auth_openidc_session`).
     pub cookie_name: Option<&'a str>,
+    /// `OIDCRefreshAccessTokenBeforeExpiry` (`None`: no refresh).
+    pub refresh_before_expiry: Option<RefreshPolicy>,
 }
 
 impl Default for RpRequestSettings<'_> {
@@ -274,6 +287,7 @@ impl Default for RpRequestSettings<'_> {
             state_cookie_prefix: None,
             preserve_post: false,
             cookie_name: None,
+            refresh_before_expiry: None,
         }
     }
 }
@@ -396,6 +410,8 @@ impl RpSettings {
             .map(|d| d.as_str().to_string())
             .collect();
         s.error_template = cfg.html_error_template().map(str::to_string);
+        s.userinfo_refresh = cfg.userinfo_refresh_interval();
+        s.refresh_lock_ttl = (cfg.http_timeout_long().as_secs() as i64).saturating_add(5);
         Ok(s)
     }
 }
@@ -437,6 +453,7 @@ impl<'a> RpRequestSettings<'a> {
             state_cookie_prefix: Some(dir.state_cookie_prefix()),
             preserve_post: dir.preserve_post(),
             cookie_name: Some(dir.cookie()),
+            refresh_before_expiry: dir.refresh_access_token_before_expiry(),
         }
     }
 }

@@ -232,6 +232,29 @@ impl Cache for MemCache {
             _ => Ok(false),
         }
     }
+    fn add(
+        &self,
+        section: CacheSection,
+        key: &str,
+        value: &[u8],
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, CacheError> {
+        self.check()?;
+        let mut map = self.map.lock().unwrap();
+        let k = (section, key.to_string());
+        if map.get(&k).is_some_and(|e| e.expires_at > now) {
+            return Ok(false);
+        }
+        map.insert(
+            k,
+            CacheEntry {
+                value: value.to_vec(),
+                expires_at,
+            },
+        );
+        Ok(true)
+    }
 }
 
 // ---- the relying party under test ----
@@ -1972,6 +1995,7 @@ fn hot_session_cache_is_bounded() {
         access_token: None,
         access_token_expires: None,
         refresh_token: None,
+        userinfo_refreshed_at: None,
         cookie_domain: "h".into(),
         created_at: NOW,
         expires_at: exp,
@@ -2077,32 +2101,10 @@ fn a_second_relying_party_on_the_shared_cache_fetches_neither_metadata_nor_jwks(
 
 #[test]
 fn an_unavailable_shared_cache_still_fetches_from_the_provider() {
-    struct Down;
-    impl Cache for Down {
-        fn get(&self, _: CacheSection, _: &str, _: i64) -> Result<Option<CacheEntry>, CacheError> {
-            Err(CacheError::Unavailable("down".into()))
-        }
-        fn set(
-            &self,
-            _: CacheSection,
-            _: &str,
-            _: &[u8],
-            _: i64,
-            _: i64,
-        ) -> Result<(), CacheError> {
-            Err(CacheError::Unavailable("down".into()))
-        }
-        fn remove(&self, _: CacheSection, _: &str) -> Result<(), CacheError> {
-            Err(CacheError::Unavailable("down".into()))
-        }
-        fn touch(&self, _: CacheSection, _: &str, _: i64, _: i64) -> Result<bool, CacheError> {
-            Err(CacheError::Unavailable("down".into()))
-        }
-    }
     let logged = Arc::new(Mutex::new(Vec::new()));
     let l = logged.clone();
     let shared = crate::cache::SharedCache::new(
-        Arc::new(Down),
+        Arc::new(crate::cache::DownCache::default()),
         Arc::new(move |level, m: &str| l.lock().unwrap().push((level, m.to_string()))),
     );
     let w = world();
@@ -2117,3 +2119,4 @@ fn an_unavailable_shared_cache_still_fetches_from_the_provider() {
     assert_eq!(logged[0].0, LogLevel::Warn);
 }
 mod cookie;
+mod refresh;

@@ -90,6 +90,13 @@ const s256 = (verifier) => b64url(crypto.createHash('sha256').update(verifier).d
  *   authError                   { error, error_description } → the authorization endpoint answers
  *                               with an error redirect instead of a code
  *   userClaims                  the ID token subject's claims (default { sub: 'alice' })
+ *   refresh                     { accessTokenTtl, refreshedTtl, delayMs }: the code exchange also
+ *                               returns a refresh token and expires_in accessTokenTtl (default
+ *                               300); grant_type=refresh_token is answered (after delayMs) with a
+ *                               new access token (expires_in refreshedTtl, default 300) and a new
+ *                               refresh token; a refresh token works once (rotation), a second use
+ *                               gets invalid_grant. refreshGrants counts every refresh grant call,
+ *                               refreshedAccessTokens lists what they issued.
  *
  * Tenant read API: issuer, discoveryUrl, url(endpoint), calls(endpoint) (list of recorded calls:
  * { method, url, query, headers (raw pairs), header(name), body, form (object), at }), hits(endpoint),
@@ -132,6 +139,10 @@ export async function startHostileOp({ tls = true } = {}) {
       issued: new Map(),
       idTokens: [],
       accessTokens: new Set(),
+      refresh: undefined,
+      refreshTokens: new Map(),
+      refreshGrants: 0,
+      refreshedAccessTokens: [],
       log: new Map(ENDPOINTS.map((e) => [e, []])),
       ...opts,
     };
@@ -279,10 +290,35 @@ export async function startHostileOp({ tls = true } = {}) {
     res.end(JSON.stringify(obj));
   };
 
+  // grant_type=refresh_token (tenants with `refresh`): one use per refresh token, rotated.
+  async function handleRefresh(t, res, call) {
+    const form = call.form;
+    t.refreshGrants += 1;
+    const spec = t.refresh;
+    if (spec.delayMs) await wait(spec.delayMs);
+    if (call.authError) return sendJson(res, 401, { error: 'invalid_client', error_description: call.authError });
+    const known = t.refreshTokens.get(form.refresh_token);
+    if (!known) return sendJson(res, 400, { error: 'invalid_grant', error_description: 'unknown refresh token' });
+    if (known.used) return sendJson(res, 400, { error: 'invalid_grant', error_description: 'refresh token already used' });
+    known.used = true;
+    const accessToken = `at-${crypto.randomBytes(16).toString('hex')}`;
+    const refreshToken = `rt-${crypto.randomBytes(16).toString('hex')}`;
+    t.accessTokens.add(accessToken);
+    t.refreshTokens.set(refreshToken, { used: false });
+    t.refreshedAccessTokens.push(accessToken);
+    return sendJson(res, 200, {
+      access_token: accessToken, token_type: 'Bearer', expires_in: spec.refreshedTtl ?? 300, refresh_token: refreshToken,
+    });
+  }
+
   async function handleToken(t, req, res, body, call) {
     const form = call.form;
     const authErr = checkClientAuth(t, call);
     call.authError = authErr;
+    if (t.refresh && form.grant_type === 'refresh_token') {
+      await handleRefresh(t, res, call);
+      return;
+    }
     const grant = t.issued.get(form.code);
     call.grant = grant;
     const normal = () => {
@@ -300,6 +336,11 @@ export async function startHostileOp({ tls = true } = {}) {
       const accessToken = `at-${crypto.randomBytes(16).toString('hex')}`;
       t.accessTokens.add(accessToken);
       const json = { access_token: accessToken, token_type: 'Bearer', expires_in: 300 };
+      if (t.refresh) {
+        json.expires_in = t.refresh.accessTokenTtl ?? 300;
+        json.refresh_token = `rt-${crypto.randomBytes(16).toString('hex')}`;
+        t.refreshTokens.set(json.refresh_token, { used: false });
+      }
       const idt = makeIdToken(t, grant);
       t.idTokens.push(idt);
       json.id_token = idt;
