@@ -223,6 +223,10 @@ impl Near {
     /// the map (a fork of the process that started it, or the thread could not be made).
     fn ensure_started(&self) -> bool {
         let pid = std::process::id();
+        match self.shared.owner_pid.load(Ordering::Acquire) {
+            0 => {}
+            owner => return owner == pid,
+        }
         match self
             .shared
             .owner_pid
