@@ -44,6 +44,13 @@ pub use shm::{
 
 use sha2::Digest as _;
 
+/// Stops the background threads the caches of this process started (the Redis near cache's
+/// invalidation trackers) and waits for them, about 2 s at most. The httpd glue calls it when a
+/// child exits, before the module's code may be unloaded.
+pub fn stop_background_threads() {
+    redis::stop_background_threads();
+}
+
 use crate::deps::{Cache, CacheEntry, CacheError, CacheSection};
 
 /// Shared and boxed caches are caches, so the runtime can pick a backend by configuration

@@ -11,11 +11,18 @@
 //! `OIDCRedisCacheTimeout` as read and write timeout, and then AUTH and SELECT as configured
 //! (sent by us, after the timeouts are set, so that a server that accepts but never answers
 //! cannot hang a child). A connection that errs is dropped; the next call connects again.
+//!
+//! Session reads go through a per-process near cache that Redis itself invalidates (see
+//! [`near`]): a hot session costs no round trip, and a change made at another server is seen
+//! within milliseconds.
 
 use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::deps::{Cache, CacheEntry, CacheError, CacheSection};
+
+mod near;
+pub use near::stop_background_threads;
 
 /// Every key this cache writes starts with this.
 pub const KEY_PREFIX: &str = "mod_auth_openidc_rs:";
@@ -53,6 +60,8 @@ impl std::fmt::Debug for RedisSettings {
 pub struct RedisCache {
     settings: RedisSettings,
     pool: Mutex<Vec<redis::Connection>>,
+    /// Session values read recently, kept while Redis's invalidations are being received.
+    near: near::Near,
 }
 
 /// The Redis key of `key` in `section`.
@@ -91,6 +100,7 @@ impl RedisCache {
     /// A cache on the server of `settings`; connects on first use only.
     pub fn new(settings: RedisSettings) -> RedisCache {
         RedisCache {
+            near: near::Near::new(settings.clone()),
             settings,
             pool: Mutex::new(Vec::new()),
         }
@@ -98,6 +108,13 @@ impl RedisCache {
 
     pub fn settings(&self) -> &RedisSettings {
         &self.settings
+    }
+
+    /// After our own write of `section`/`key` (done or failed): no local copy survives it.
+    fn forget(&self, section: CacheSection, k: &str) {
+        if section == CacheSection::Session {
+            self.near.forget(k);
+        }
     }
 
     fn connect(&self) -> Result<redis::Connection, CacheError> {
@@ -187,8 +204,20 @@ impl Cache for RedisCache {
         now: i64,
     ) -> Result<Option<CacheEntry>, CacheError> {
         let k = redis_key(section, key);
+        let token = if section == CacheSection::Session {
+            match self.near.lookup(&k, now) {
+                near::Lookup::Hit(entry) => return Ok(Some(entry)),
+                near::Lookup::Miss(token) => token,
+            }
+        } else {
+            None
+        };
         let stored: Option<Vec<u8>> = self.with_con(|c| redis::cmd("GET").arg(&k).query(c))?;
-        Ok(stored.and_then(unframe).filter(|e| e.expires_at > now))
+        let entry = stored.and_then(unframe).filter(|e| e.expires_at > now);
+        if let Some(e) = &entry {
+            self.near.offer(token, &k, e);
+        }
+        Ok(entry)
     }
 
     fn set(
@@ -200,23 +229,28 @@ impl Cache for RedisCache {
         now: i64,
     ) -> Result<(), CacheError> {
         let k = redis_key(section, key);
-        if expires_at <= now {
-            return self.with_con(|c| redis::cmd("DEL").arg(&k).query(c));
-        }
-        let v = frame(value, expires_at);
-        self.with_con(|c| {
-            redis::cmd("SET")
-                .arg(&k)
-                .arg(v.as_slice())
-                .arg("PXAT")
-                .arg(expiry_ms(expires_at))
-                .query(c)
-        })
+        let out = if expires_at <= now {
+            self.with_con(|c| redis::cmd("DEL").arg(&k).query(c))
+        } else {
+            let v = frame(value, expires_at);
+            self.with_con(|c| {
+                redis::cmd("SET")
+                    .arg(&k)
+                    .arg(v.as_slice())
+                    .arg("PXAT")
+                    .arg(expiry_ms(expires_at))
+                    .query(c)
+            })
+        };
+        self.forget(section, &k);
+        out
     }
 
     fn remove(&self, section: CacheSection, key: &str) -> Result<(), CacheError> {
         let k = redis_key(section, key);
-        self.with_con(|c| redis::cmd("DEL").arg(&k).query(c))
+        let out = self.with_con(|c| redis::cmd("DEL").arg(&k).query(c));
+        self.forget(section, &k);
+        out
     }
 
     fn touch(
@@ -234,7 +268,7 @@ impl Cache for RedisCache {
             return Ok(false);
         }
         let head = expires_at.to_be_bytes();
-        let touched: i64 = self.with_con(|c| {
+        let touched: Result<i64, CacheError> = self.with_con(|c| {
             redis::cmd("EVAL")
                 .arg(TOUCH_SCRIPT)
                 .arg(1)
@@ -242,8 +276,10 @@ impl Cache for RedisCache {
                 .arg(&head[..])
                 .arg(expiry_ms(expires_at))
                 .query(c)
-        })?;
-        Ok(touched == 1)
+        });
+        // the stored expiry head changed: the local copy is out of date
+        self.forget(section, &k);
+        Ok(touched? == 1)
     }
 
     fn add(

@@ -2,7 +2,7 @@
 //! runs for `-t` too), warnings are logged once per start (post_config, skipping the first,
 //! dry-run pass). Nothing is fetched or connected here: clients are made lazily in children.
 
-use std::ffi::c_int;
+use std::ffi::{c_int, c_void};
 
 use super::config::server_state;
 use super::guard::guard;
@@ -102,11 +102,21 @@ pub unsafe extern "C" fn post_config(
 /// that building them used only transiently (OpenSSL loads the system trust store before the
 /// configured one replaces it) back to the system, so that it does not stay resident in every
 /// child.
-pub unsafe extern "C" fn child_init(_pchild: *mut sys::apr_pool_t, s: *mut sys::server_rec) {
+pub unsafe extern "C" fn child_init(pchild: *mut sys::apr_pool_t, s: *mut sys::server_rec) {
     guard(
         (),
         |m| slog!(s, log::ERR, "oidc_rs: {m}"),
         || unsafe {
+            // The caches' background threads (Redis near cache trackers, started lazily) end
+            // with the child, before its pool goes and the module may be unloaded.
+            if !pchild.is_null() {
+                sys::apr_pool_cleanup_register(
+                    pchild,
+                    std::ptr::null(),
+                    Some(stop_cache_threads),
+                    Some(sys::apr_pool_cleanup_null),
+                );
+            }
             let mut srv = s;
             while !srv.is_null() {
                 if let Some(state) = server_state(srv)
@@ -136,4 +146,15 @@ pub unsafe extern "C" fn child_init(_pchild: *mut sys::apr_pool_t, s: *mut sys::
             libc::malloc_trim(0);
         },
     )
+}
+
+/// Pool cleanup of the child pool: stops the caches' background threads (waits about 2 s at
+/// most). No data: the threads are found through the cache module's own registry.
+unsafe extern "C" fn stop_cache_threads(_data: *mut c_void) -> sys::apr_status_t {
+    guard(
+        (),
+        |m| log::report_panic(&format!("oidc_rs: stopping cache threads: {m}")),
+        crate::cache::stop_background_threads,
+    );
+    sys::APR_SUCCESS as sys::apr_status_t
 }

@@ -6,8 +6,10 @@
 //            consent forms, driven over plain HTTP), then its session cookie on every request to
 //            a static file on an openid-connect location, sessions in the default shm cache;
 //   session-redis  the same with `OIDCCacheType redis` on a real redis-server (loopback, password):
-//            every request reads the session from Redis (the variants with a module run their
-//            own Apache with that cache; no auth has no session to keep, so it is the same server).
+//            the session lives in Redis (ours reads it through its Redis-invalidated near
+//            cache, the C module reads Redis on every request; the variants with a module run
+//            their own Apache with that cache; no auth has no session to keep, so it is the same
+//            server).
 // Interleaved rounds (path and variant order rotate each round) after a warm-up; medians reported.
 //
 // Environment: BENCH_ROUNDS (5), BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (3), BENCH_CONNECTIONS (32),
