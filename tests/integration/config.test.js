@@ -172,6 +172,18 @@ describe('valid configurations pass apache2 -t', () => {
     assert.equal(r.code, 0, r.output);
   });
 
+  it('apache/multi-server-redis.conf (the documented several-servers example) passes apache2 -t', { skip: oursOnly }, () => {
+    const pki = getPki();
+    let text = fs.readFileSync(path.join(REPO_ROOT, 'apache', 'multi-server-redis.conf'), 'utf8');
+    text = text.replace(/^(\s*LoadModule\s+auth_openidc_module\s+)\S+/m, `$1${MODULE_SO}`);
+    text = text.replace(/^(\s*SSLCertificateFile\s+).*$/m, `$1"${pki.cert}"`);
+    text = text.replace(/^(\s*SSLCertificateKeyFile\s+).*$/m, `$1"${pki.key}"`);
+    text = text.replace(/https:\/\/iam\.example\.org/g, 'https://127.0.0.1:8443');
+    const { text: conf } = newConfig({ site: { text }, moduleSo: null, extraModules: ['ssl', 'socache_shmcb'] }, 'multi-server');
+    const r = configtest(conf);
+    assert.equal(r.code, 0, r.output);
+  });
+
   it('examples/aurora-scheduler.conf with only the LoadModule path changed', { skip: examplesDir ? oursOnly : 'shared/examples not found' }, () => {
     // OIDCXForwardedHeaders is newer than the reference (2.4.12.3), hence ours only
     const { text } = newConfig({ site: { text: adaptSeed('aurora-scheduler.conf') }, moduleSo: null, extraModules: seedModules }, 'seed-aurora');
