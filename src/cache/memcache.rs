@@ -26,6 +26,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use super::framing::{EXPIRY_LEN, frame, unframe};
 use crate::deps::{Cache, CacheEntry, CacheError, CacheSection};
 
 /// Every key this cache writes starts with this.
@@ -39,7 +40,6 @@ const ITEM_MAX: usize = 1024 * 1024;
 const STORED_MAX: usize = ITEM_MAX - 1024;
 /// The largest value a caller can store.
 pub const VALUE_MAX: usize = STORED_MAX - EXPIRY_LEN;
-const EXPIRY_LEN: usize = 8;
 /// Longest reply line we read (a `VALUE <key> <flags> <bytes> <cas>` line is < 300 bytes).
 const LINE_MAX: usize = 512;
 /// memcached reads an exptime above this many seconds (30 days) as an absolute Unix time.
@@ -167,24 +167,6 @@ fn exptime(expires_at: i64, now: i64) -> i64 {
     } else {
         expires_at
     }
-}
-
-/// The stored value: expiry (8 bytes big-endian) then the value.
-fn frame(value: &[u8], expires_at: i64) -> Vec<u8> {
-    let mut out = Vec::with_capacity(EXPIRY_LEN + value.len());
-    out.extend_from_slice(&expires_at.to_be_bytes());
-    out.extend_from_slice(value);
-    out
-}
-
-/// The inverse of [`frame`]; `None` for a value too short to be ours.
-fn unframe(mut stored: Vec<u8>) -> Option<CacheEntry> {
-    let head: [u8; EXPIRY_LEN] = stored.get(..EXPIRY_LEN)?.try_into().ok()?;
-    stored.drain(..EXPIRY_LEN);
-    Some(CacheEntry {
-        value: stored,
-        expires_at: i64::from_be_bytes(head),
-    })
 }
 
 /// One reply line without its `\r\n`, at most [`LINE_MAX`] bytes.

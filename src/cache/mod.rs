@@ -20,6 +20,7 @@
 
 mod encrypted;
 mod file;
+mod framing;
 mod level2;
 mod memcache;
 mod memory;

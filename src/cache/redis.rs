@@ -19,6 +19,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+use super::framing::{frame, unframe};
 use crate::deps::{Cache, CacheEntry, CacheError, CacheSection};
 
 mod near;
@@ -28,7 +29,6 @@ pub use near::stop_background_threads;
 pub const KEY_PREFIX: &str = "mod_auth_openidc_rs:";
 /// Idle connections kept per process; more concurrent callers connect and then drop theirs.
 const POOL_MAX: usize = 4;
-const EXPIRY_LEN: usize = 8;
 
 /// Where and how to reach the server (from the `OIDCRedisCache*` directives).
 #[derive(Clone)]
@@ -67,24 +67,6 @@ pub struct RedisCache {
 /// The Redis key of `key` in `section`.
 pub fn redis_key(section: CacheSection, key: &str) -> String {
     format!("{KEY_PREFIX}{}:{key}", section.prefix())
-}
-
-/// The stored value: expiry (8 bytes big-endian) then the value.
-fn frame(value: &[u8], expires_at: i64) -> Vec<u8> {
-    let mut out = Vec::with_capacity(EXPIRY_LEN + value.len());
-    out.extend_from_slice(&expires_at.to_be_bytes());
-    out.extend_from_slice(value);
-    out
-}
-
-/// The inverse of [`frame`]; `None` for a value too short to be ours.
-fn unframe(mut stored: Vec<u8>) -> Option<CacheEntry> {
-    let head: [u8; EXPIRY_LEN] = stored.get(..EXPIRY_LEN)?.try_into().ok()?;
-    stored.drain(..EXPIRY_LEN);
-    Some(CacheEntry {
-        value: stored,
-        expires_at: i64::from_be_bytes(head),
-    })
 }
 
 /// `expires_at` (Unix seconds) in Unix milliseconds for PXAT/PEXPIREAT.

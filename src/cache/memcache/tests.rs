@@ -62,20 +62,6 @@ fn exptime_is_relative_up_to_30_days_then_absolute() {
     assert_eq!(exptime(i64::MAX, now), i64::MAX);
 }
 
-#[test]
-fn values_carry_their_expiry() {
-    let f = frame(b"hello", 1_700_000_000);
-    assert_eq!(&f[..8], &1_700_000_000i64.to_be_bytes());
-    assert_eq!(
-        unframe(f),
-        Some(CacheEntry {
-            value: b"hello".to_vec(),
-            expires_at: 1_700_000_000
-        })
-    );
-    assert_eq!(unframe(b"short".to_vec()), None);
-}
-
 fn value_reply(r: &[u8], key: &str, cas: bool) -> Result<Option<(Vec<u8>, u64)>, OpError> {
     read_value(&mut Cursor::new(r.to_vec()), key, cas)
 }

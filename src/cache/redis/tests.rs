@@ -16,30 +16,6 @@ fn keys_are_prefixed_by_module_and_section() {
 }
 
 #[test]
-fn values_carry_their_expiry() {
-    let f = frame(b"hello", 1_700_000_000);
-    assert_eq!(f.len(), 13);
-    assert_eq!(&f[..8], &1_700_000_000i64.to_be_bytes());
-    assert_eq!(
-        unframe(f),
-        Some(CacheEntry {
-            value: b"hello".to_vec(),
-            expires_at: 1_700_000_000
-        })
-    );
-    assert_eq!(
-        unframe(frame(b"", -5)),
-        Some(CacheEntry {
-            value: vec![],
-            expires_at: -5
-        })
-    );
-    // not ours (e.g. written by something else): absent, not a panic
-    assert_eq!(unframe(b"short".to_vec()), None);
-    assert_eq!(unframe(Vec::new()), None);
-}
-
-#[test]
 fn expiry_in_milliseconds_saturates() {
     assert_eq!(expiry_ms(1_700_000_000), 1_700_000_000_000);
     assert_eq!(expiry_ms(i64::MAX), i64::MAX);
