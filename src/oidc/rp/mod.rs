@@ -268,12 +268,8 @@ impl RelyingParty {
                 session.record.remote_user
             ));
         }
-        let expected_domain = self.cookie_domain_for(req);
-        if session.record.cookie_domain != expected_domain {
-            return SessionLookup::Invalid(format!(
-                "session cookie issued for {} played against {expected_domain}",
-                session.record.cookie_domain
-            ));
+        if let Some(why) = self.foreign_host(req, &session.record) {
+            return SessionLookup::Invalid(why);
         }
         self.slide_inactivity(&key, &session.record, entry.expires_at, now);
         SessionLookup::Found(Found {
@@ -325,18 +321,12 @@ impl RelyingParty {
                 session.record.remote_user
             ));
         }
-        let expected_domain = self.cookie_domain_for(req);
-        if session.record.cookie_domain != expected_domain {
-            return SessionLookup::Invalid(format!(
-                "session cookie issued for {} played against {expected_domain}",
-                session.record.cookie_domain
-            ));
+        if let Some(why) = self.foreign_host(req, &session.record) {
+            return SessionLookup::Invalid(why);
         }
-        let timeout = self.settings.session_inactivity_timeout.max(1);
-        let target = self.entry_expiry(session.record.expires_at, now);
         let mut set_cookies = Vec::new();
         let mut entry_expires = until;
-        if target.saturating_sub(until) >= (timeout / 20).max(1)
+        if let Some(target) = self.moved_inactivity(session.record.expires_at, until, now)
             && let Ok((value, cookies)) =
                 self.client_session_cookies(req, rs, &session.record, target, now)
         {
@@ -427,6 +417,17 @@ impl RelyingParty {
         }
     }
 
+    /// Why a session cannot be used on this request's host (it was issued for another), if so.
+    fn foreign_host(&self, req: &dyn RequestView, record: &SessionRecord) -> Option<String> {
+        let expected = self.cookie_domain_for(req);
+        (record.cookie_domain != expected).then(|| {
+            format!(
+                "session cookie issued for {} played against {expected}",
+                record.cookie_domain
+            )
+        })
+    }
+
     /// The host a session is bound to: `OIDCCookieDomain`, else the request's host (through
     /// trusted forwarding headers). Borrowed on the hot path when nothing is forwarded.
     fn cookie_domain_for<'r>(&'r self, req: &'r dyn RequestView) -> Cow<'r, str> {
@@ -447,12 +448,18 @@ impl RelyingParty {
         record_expires.min(now.saturating_add(timeout))
     }
 
-    /// Move the inactivity expiry forward, but only when it moved by at least 1/20 of the
-    /// timeout (at least a second), so hot sessions are not rewritten on every request.
-    fn slide_inactivity(&self, key: &str, record: &SessionRecord, current: i64, now: i64) {
+    /// The new inactivity expiry of a session whose expiry is `current`, but only when it moves
+    /// by at least 1/20 of the timeout (at least a second), so hot sessions are not rewritten
+    /// (in the cache, or as re-issued cookies) on every request.
+    fn moved_inactivity(&self, record_expires: i64, current: i64, now: i64) -> Option<i64> {
         let timeout = self.settings.session_inactivity_timeout.max(1);
-        let target = self.entry_expiry(record.expires_at, now);
-        if target.saturating_sub(current) >= (timeout / 20).max(1) {
+        let target = self.entry_expiry(record_expires, now);
+        (target.saturating_sub(current) >= (timeout / 20).max(1)).then_some(target)
+    }
+
+    /// Move a cached session's inactivity expiry forward (see [`Self::moved_inactivity`]).
+    fn slide_inactivity(&self, key: &str, record: &SessionRecord, current: i64, now: i64) {
+        if let Some(target) = self.moved_inactivity(record.expires_at, current, now) {
             let _ = self.cache.touch(CacheSection::Session, key, target, now);
         }
     }
