@@ -162,7 +162,7 @@ impl RelyingParty {
             return Decision::Respond(self.redirect_uri_request(req, rs, now));
         }
         match self.lookup_session(req, rs, now) {
-            SessionLookup::Found(found) => match self.keep_fresh(rs, found, now) {
+            SessionLookup::Found(found) => match self.keep_fresh(req, rs, found, now) {
                 refresh::Fresh::Found(found, log) => {
                     let mut d = self.allow(req, rs, found);
                     if let Decision::Allow(id) = &mut d {

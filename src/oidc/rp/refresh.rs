@@ -11,6 +11,9 @@
 //! only when its access token has already expired they wait (bounded) for the lock to go and
 //! read the session once more.
 //!
+//! A client-cookie session is refreshed the same way under this server's lock, and the new
+//! record goes back to the browser as re-issued session cookies on the response.
+//!
 //! A failed refresh, per the directive's option: nothing (the request goes on with the old
 //! tokens or claims, logged), `logout_on_error` (the session ends, the request is handled as
 //! unauthenticated) or `authenticate_on_error` (the session ends and a new login starts).
@@ -18,6 +21,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::cookie_session;
 use super::session::{self, OpenSession, SessionRecord};
 use super::settings::{RefreshOnError, RefreshPolicy};
 use super::{Found, RelyingParty, RpRequestSettings};
@@ -25,6 +29,7 @@ use crate::decision::LogLevel;
 use crate::deps::CacheSection;
 use crate::oidc::id_token::IdTokenExpectations;
 use crate::oidc::{token_endpoint, userinfo};
+use crate::request::RequestView;
 
 /// How often a request waiting for another one's refresh looks at the lock.
 const WAIT_STEP: Duration = Duration::from_millis(50);
@@ -85,15 +90,15 @@ impl RelyingParty {
     }
 
     /// Refreshes what is due of the session `found` (see the module documentation).
-    pub(super) fn keep_fresh(&self, rs: &RpRequestSettings, found: Found, now: i64) -> Fresh {
+    pub(super) fn keep_fresh(
+        &self,
+        req: &dyn RequestView,
+        rs: &RpRequestSettings,
+        found: Found,
+        now: i64,
+    ) -> Fresh {
         // The hot path: nothing configured, or nothing due yet.
         if rs.refresh_before_expiry.is_none() && self.settings.userinfo_refresh.is_none() {
-            return Fresh::Found(found, None);
-        }
-        // A client-cookie session lives in the browser's cookies, not under a cache key: it
-        // keeps the tokens it was issued with (refreshing it would need the new cookies on this
-        // response and cannot be made exactly-once across servers).
-        if found.client_cookie {
             return Fresh::Found(found, None);
         }
         if !self.due(rs, &found.session.record, now).any() {
@@ -109,6 +114,8 @@ impl RelyingParty {
             now,
         ) {
             Ok(true) => {}
+            // A client-cookie session has nothing shared to wait for: it goes on as it is.
+            Ok(false) if found.client_cookie => return Fresh::Found(found, None),
             Ok(false) => return Fresh::Found(self.wait_for_other(found, &lock, now), None),
             Err(e) => {
                 return Fresh::Found(
@@ -120,7 +127,11 @@ impl RelyingParty {
                 );
             }
         }
-        let out = self.refresh_locked(rs, found, now);
+        let out = if found.client_cookie {
+            self.refresh_cookie_session(req, rs, found, now)
+        } else {
+            self.refresh_locked(rs, found, now)
+        };
         let _ = self.cache.remove(CacheSection::Lock, &lock);
         out
     }
@@ -180,26 +191,10 @@ impl RelyingParty {
         if !due.any() {
             return Fresh::Found(found, None);
         }
-        let mut record = found.session.record.clone();
-        let mut log = None;
-        if due.token
-            && let Err(f) = self.refresh_tokens(rs, &mut record, now)
-        {
-            match self.failed(&found.key, f) {
-                Ok(line) => log = Some(line),
-                Err(ended) => return ended,
-            }
-        }
-        // After a token refresh the userinfo is fetched with the new access token only when
-        // its own interval is due (as the reference).
-        if due.userinfo
-            && let Err(f) = self.refresh_userinfo(&mut record, now)
-        {
-            match self.failed(&found.key, f) {
-                Ok(line) => log = Some(line),
-                Err(ended) => return ended,
-            }
-        }
+        let (record, log) = match self.refreshed(rs, &found, due, now) {
+            Ok(r) => r,
+            Err(ended) => return ended,
+        };
         if record == found.session.record {
             return Fresh::Found(found, log);
         }
@@ -232,6 +227,75 @@ impl RelyingParty {
                 entry_expires: expires,
                 client_cookie: false,
                 set_cookies: Vec::new(),
+            },
+            log.or_else(|| Some((LogLevel::Info, "session refreshed".to_string()))),
+        )
+    }
+
+    /// The record of `found` with what is `due` refreshed, and a line for the log when a step
+    /// failed and the request goes on; `Err` when a failure ended the session.
+    fn refreshed(
+        &self,
+        rs: &RpRequestSettings,
+        found: &Found,
+        due: Due,
+        now: i64,
+    ) -> Result<(SessionRecord, Option<(LogLevel, String)>), Fresh> {
+        let mut record = found.session.record.clone();
+        let mut log = None;
+        if due.token
+            && let Err(f) = self.refresh_tokens(rs, &mut record, now)
+        {
+            log = Some(self.failed(&found.key, f)?);
+        }
+        // After a token refresh the userinfo is fetched with the new access token only when
+        // its own interval is due (as the reference).
+        if due.userinfo
+            && let Err(f) = self.refresh_userinfo(&mut record, now)
+        {
+            log = Some(self.failed(&found.key, f)?);
+        }
+        Ok((record, log))
+    }
+
+    /// A client-cookie session (holding this server's lock, so that parallel requests of one
+    /// browser to this server refresh once): the refreshed record goes back to the browser as
+    /// re-issued session cookies on this response. Across servers nothing is shared, so two
+    /// servers may each refresh once.
+    fn refresh_cookie_session(
+        &self,
+        req: &dyn RequestView,
+        rs: &RpRequestSettings,
+        found: Found,
+        now: i64,
+    ) -> Fresh {
+        let due = self.due(rs, &found.session.record, now);
+        let (record, log) = match self.refreshed(rs, &found, due, now) {
+            Ok(r) => r,
+            Err(ended) => return ended,
+        };
+        if record == found.session.record {
+            return Fresh::Found(found, log);
+        }
+        let until = self.entry_expiry(record.expires_at, now);
+        let (value, cookies) = match self.client_session_cookies(req, rs, &record, until, now) {
+            Ok(c) => c,
+            Err(e) => return Fresh::Found(found, Some((LogLevel::Error, e))),
+        };
+        let session = Arc::new(OpenSession::new(record).with_inactive_until(until));
+        self.hot.put(
+            &cookie_session::hot_key(rs.cookie_name(), &value),
+            Vec::new(),
+            session.clone(),
+            now,
+        );
+        Fresh::Found(
+            Found {
+                key: found.key,
+                session,
+                entry_expires: until,
+                client_cookie: true,
+                set_cookies: cookies,
             },
             log.or_else(|| Some((LogLevel::Info, "session refreshed".to_string()))),
         )

@@ -420,3 +420,58 @@ fn fallback_to_cookie_when_the_cache_is_unavailable() {
     assert_eq!(r.status, 302);
     assert_eq!(w2.cache.sessions(), 0);
 }
+
+#[test]
+fn a_client_cookie_session_is_refreshed_into_reissued_cookies() {
+    use crate::oidc::rp::settings::{RefreshOnError, RefreshPolicy};
+    let w = world_with(cookie_settings(4000, false));
+    let (_, jar) = cookie_login(&w);
+    let rs = RpRequestSettings {
+        refresh_before_expiry: Some(RefreshPolicy {
+            seconds: 60,
+            on_error: RefreshOnError::Continue,
+        }),
+        ..RpRequestSettings::default()
+    };
+    let at_rs = |jar: &Jar| {
+        w.rp.decide(&with_cookie(browser("/mesos/"), &jar.header()), &rs)
+    };
+    *w.op.token.lock().unwrap() = ok(json!({"access_token": "at-2", "token_type": "Bearer",
+        "expires_in": 300, "refresh_token": "rt-rotated"})
+    .to_string());
+    let calls = w.op.token_calls();
+    // Outside the window: nothing.
+    w.clock.set(NOW + 10);
+    let id = identity(at_rs(&jar));
+    assert_eq!(id.rendered.header("OIDC_access_token"), Some("at-123"));
+    assert_eq!(w.op.token_calls(), calls);
+    // Inside: one refresh grant, the new token at once, and new cookies carrying it.
+    w.clock.set(NOW + 250);
+    let id = identity(at_rs(&jar));
+    assert_eq!(w.op.token_calls(), calls + 1);
+    assert_eq!(id.rendered.header("OIDC_access_token"), Some("at-2"));
+    assert!(
+        !id.set_cookies.is_empty(),
+        "the refreshed session goes back to the browser"
+    );
+    assert_eq!(w.cache.sessions(), 0, "still nothing in the cache");
+    let mut newer = jar.clone();
+    newer.apply(&id.set_cookies);
+    let again = identity(at_rs(&newer));
+    assert_eq!(again.rendered.header("OIDC_access_token"), Some("at-2"));
+    assert!(again.set_cookies.is_empty());
+    assert_eq!(
+        w.op.token_calls(),
+        calls + 1,
+        "the new cookie needs no second refresh"
+    );
+    // The lock of this server is gone again.
+    assert!(
+        !w.cache
+            .map
+            .lock()
+            .unwrap()
+            .keys()
+            .any(|(s, _)| *s == CacheSection::Lock)
+    );
+}

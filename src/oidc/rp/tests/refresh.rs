@@ -385,10 +385,12 @@ fn a_session_ended_meanwhile_is_not_refreshed_nor_written_back() {
         _ => panic!("no session"),
     };
     w.cache.remove(CacheSection::Session, &key_of(&c)).unwrap();
-    match w
-        .rp
-        .keep_fresh(&rs_refresh(RefreshOnError::Continue), found, NOW + 250)
-    {
+    match w.rp.keep_fresh(
+        &browser("/mesos/"),
+        &rs_refresh(RefreshOnError::Continue),
+        found,
+        NOW + 250,
+    ) {
         crate::oidc::rp::refresh::Fresh::Found(_, None) => {}
         _ => panic!("expected the unchanged session"),
     }
