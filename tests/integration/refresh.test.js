@@ -4,12 +4,14 @@
 // single-use, so a second grant would fail and lose the session), every request succeeds, and
 // afterwards both servers pass the new access token to the backend. OIDCUserInfoRefreshInterval:
 // changed userinfo claims reach the backend at both servers after the interval, fetched once.
+// Client-cookie sessions (no shared store): refreshed by the server that sees the window, the new
+// tokens go back in re-issued cookies that the other server then serves without a refresh.
 // Ours only: the C module of the reference setup is not built with Redis here.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { render, readTemplate, startApache } from './lib/apache.js';
-import { lenientRequest, loginHttp } from './lib/browser.js';
+import { lenientRequest, loginHttp, parseSetCookie, setCookies } from './lib/browser.js';
 import { startEcho } from './lib/echo.js';
 import { PASSPHRASE, echoHeader } from './lib/fixture.js';
 import { startHostileOp } from './lib/hostile-op.js';
@@ -145,5 +147,64 @@ describe('OIDCRefreshAccessTokenBeforeExpiry: one refresh per session across two
       const echo = echoOf(await lenientRequest(site.url('/protected/after-ui'), { headers: withCookie(l.sessionCookie) }), what);
       assert.equal(emailOf(echo), 'zoe@changed.test', `${what} passes the refreshed claim`);
     }
+  });
+});
+
+describe('OIDCRefreshAccessTokenBeforeExpiry with client-cookie sessions: the new tokens travel in the cookie', { skip: oursOnly }, () => {
+  let op;
+  let echo;
+  let tenant;
+  const apaches = [];
+  before(async () => {
+    [op, echo] = await Promise.all([startHostileOp({ tls: true }), startEcho()]);
+    tenant = op.tenant('refresh-cookie', {
+      userClaims: { sub: 'zoe' },
+      refresh: { accessTokenTtl: ACCESS_TTL, refreshedTtl: 300, delayMs: 0 },
+    });
+    const extra = [
+      'OIDCSessionType client-cookie',
+      'OIDCSessionCookieChunkSize 0',
+      `OIDCRefreshAccessTokenBeforeExpiry ${WINDOW}`,
+    ];
+    for (const name of ['refresh-cookie-a', 'refresh-cookie-b']) {
+      const port = await freePort();
+      const site = render(readTemplate('hostile-op'), {
+        PORT: port,
+        HOST: '127.0.0.1',
+        METADATA_URL: tenant.discoveryUrl,
+        CLIENT_ID: tenant.clientId,
+        CLIENT_SECRET: tenant.clientSecret,
+        PASSPHRASE,
+        CA_BUNDLE: getPki().caCert,
+        ECHO: echo.url,
+        TIMEOUT_LONG: 10,
+        EXTRA: extra.map((l) => `    ${l}`).join('\n'),
+      });
+      apaches.push(await startApache({ name, port, site: { text: site }, logLevel: 'info' }));
+    }
+  });
+  after(async () => {
+    await Promise.all(apaches.map((a) => a.stop()));
+    await Promise.all([op?.close(), echo?.close()]);
+  });
+
+  it('a login at A, refreshed at B in the window: B re-issues the cookie, A serves the new token without a grant', async () => {
+    const [a, b] = apaches;
+    const l = await loginHttp(a.url('/protected/start'));
+    assert.ok(l.sessionCookie, l.trail.join('\n'));
+    const first = accessTokenOf(echoOf(await lenientRequest(b.url('/protected/x'), { headers: withCookie(l.sessionCookie) }), 'at B'));
+    await sleep((ACCESS_TTL - WINDOW + 1) * 1000);
+    const res = await lenientRequest(b.url('/protected/y'), { headers: withCookie(l.sessionCookie) });
+    const fresh = accessTokenOf(echoOf(res, 'at B in the window'));
+    assert.notEqual(fresh, first, 'B refreshed');
+    assert.equal(tenant.refreshGrants, 1);
+    const reissued = setCookies(res).map(parseSetCookie).find((c) => c.name === 'mod_auth_openidc_session');
+    assert.ok(reissued && reissued.value, `the session cookie is re-issued: ${setCookies(res)}`);
+    const cookie = `${reissued.name}=${reissued.value}`;
+    for (const [site, what] of [[a, 'A'], [b, 'B']]) {
+      assert.equal(accessTokenOf(echoOf(await lenientRequest(site.url('/protected/z'), { headers: withCookie(cookie) }), what)), fresh, `${what} serves the refreshed token from the cookie`);
+    }
+    assert.equal(tenant.refreshGrants, 1, 'no second grant for the new cookie');
+    for (const ap of apaches) assert.doesNotMatch(ap.errorLog(), /panicked|exit signal/);
   });
 });
