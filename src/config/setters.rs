@@ -50,6 +50,12 @@ fn arg<'a>(name: &str, args: &Args<'a>, i: usize) -> Result<&'a str, String> {
         .ok_or_else(|| named(name, "missing argument"))
 }
 
+/// The first argument of directive `name` as an integer in `min..=max`.
+fn u32_in(name: &str, args: &Args, min: i64, max: i64) -> Result<u32, String> {
+    let v = integer_in(arg(name, args, 0)?, min, max).map_err(|e| named(name, e))?;
+    u32::try_from(v).map_err(|e| named(name, e))
+}
+
 fn opt<'a>(args: &Args<'a>, i: usize) -> Option<&'a str> {
     args.words.get(i).copied()
 }
@@ -596,8 +602,7 @@ fn check_readable_file(path: &PathBuf) -> Result<(), String> {
 /// The HTTP timeouts: improvement, 1 to 3600 seconds (the C module took any integer; 0 meant
 /// "no timeout" to curl).
 fn http_timeout(name: &str, args: &Args) -> Result<u32, String> {
-    let v = integer_in(arg(name, args, 0)?, 1, 3600).map_err(|e| named(name, e))?;
-    u32::try_from(v).map_err(|e| named(name, e))
+    u32_in(name, args, 1, 3600)
 }
 
 pub fn http_timeout_short(cfg: &mut ServerConfig, args: &Args) -> R {
@@ -612,8 +617,7 @@ pub fn http_timeout_long(cfg: &mut ServerConfig, args: &Args) -> R {
 
 pub fn jwks_refresh_interval(cfg: &mut ServerConfig, args: &Args) -> R {
     const N: &str = "OIDCJWKSRefreshInterval";
-    let v = integer_in(arg(N, args, 0)?, 300, ONE_YEAR).map_err(|e| named(N, e))?;
-    cfg.jwks_refresh_interval = Some(u32::try_from(v).map_err(|e| named(N, e))?);
+    cfg.jwks_refresh_interval = Some(u32_in(N, args, 300, ONE_YEAR)?);
     Ok(())
 }
 
@@ -1026,8 +1030,7 @@ pub fn provider_verify_cert_files(cfg: &mut ServerConfig, args: &Args) -> R {
 /// 0 (the default: metadata is fetched again after 24 hours) up to one year.
 pub fn provider_metadata_refresh_interval(cfg: &mut ServerConfig, args: &Args) -> R {
     const N: &str = "OIDCProviderMetadataRefreshInterval";
-    let v = integer_in(arg(N, args, 0)?, 0, ONE_YEAR).map_err(|e| named(N, e))?;
-    cfg.provider_metadata_refresh_interval = Some(u32::try_from(v).map_err(|e| named(N, e))?);
+    cfg.provider_metadata_refresh_interval = Some(u32_in(N, args, 0, ONE_YEAR)?);
     Ok(())
 }
 
@@ -1146,8 +1149,7 @@ pub fn id_token_signed_response_alg(cfg: &mut ServerConfig, args: &Args) -> R {
 /// 0 to 3600 seconds, as 2.4.12.3.
 pub fn id_token_iat_slack(cfg: &mut ServerConfig, args: &Args) -> R {
     const N: &str = "OIDCIDTokenIatSlack";
-    let v = integer_in(arg(N, args, 0)?, 0, 3600).map_err(|e| named(N, e))?;
-    cfg.id_token_iat_slack = Some(u32::try_from(v).map_err(|e| named(N, e))?);
+    cfg.id_token_iat_slack = Some(u32_in(N, args, 0, 3600)?);
     Ok(())
 }
 
@@ -1244,20 +1246,19 @@ pub fn pkce_method(cfg: &mut ServerConfig, args: &Args) -> R {
 
 pub fn state_timeout(cfg: &mut ServerConfig, args: &Args) -> R {
     const N: &str = "OIDCStateTimeout";
-    let v = integer_in(arg(N, args, 0)?, 1, ONE_YEAR).map_err(|e| named(N, e))?;
-    cfg.state_timeout = Some(u32::try_from(v).map_err(|e| named(N, e))?);
+    cfg.state_timeout = Some(u32_in(N, args, 1, ONE_YEAR)?);
     Ok(())
 }
 
 /// `OIDCStateMaxNumberOfCookies <0-255> [<boolean: delete the oldest>]`.
 pub fn state_max_number_of_cookies(cfg: &mut ServerConfig, args: &Args) -> R {
     const N: &str = "OIDCStateMaxNumberOfCookies";
-    let v = integer_in(arg(N, args, 0)?, 0, 255).map_err(|e| named(N, e))?;
+    let v = u32_in(N, args, 0, 255)?;
     let delete = match opt(args, 1) {
         Some(b) => Some(parse::boolean(b).map_err(|e| named(N, e))?),
         None => None,
     };
-    cfg.state_max_number_of_cookies = Some(u32::try_from(v).map_err(|e| named(N, e))?);
+    cfg.state_max_number_of_cookies = Some(v);
     if delete.is_some() {
         cfg.state_delete_oldest_cookies = delete;
     }
@@ -1406,13 +1407,13 @@ pub fn session_cache_fallback_to_cookie(cfg: &mut ServerConfig, args: &Args) -> 
 /// [`MIN_SESSION_COOKIE_CHUNK_SIZE`] bytes.
 pub fn session_cookie_chunk_size(cfg: &mut ServerConfig, args: &Args) -> R {
     const N: &str = "OIDCSessionCookieChunkSize";
-    let v = integer_in(arg(N, args, 0)?, 0, i64::from(i32::MAX)).map_err(|e| named(N, e))?;
-    if v != 0 && v < MIN_SESSION_COOKIE_CHUNK_SIZE {
+    let v = u32_in(N, args, 0, i64::from(i32::MAX))?;
+    if v != 0 && i64::from(v) < MIN_SESSION_COOKIE_CHUNK_SIZE {
         return Err(format!(
             "{N}: {v} is too small: use 0 (no chunking) or at least {MIN_SESSION_COOKIE_CHUNK_SIZE} bytes (a session needs one cookie per chunk and browsers keep only a few dozen cookies per site)"
         ));
     }
-    cfg.session_cookie_chunk_size = Some(u32::try_from(v).map_err(|e| named(N, e))?);
+    cfg.session_cookie_chunk_size = Some(v);
     Ok(())
 }
 
@@ -1422,8 +1423,7 @@ pub const MIN_SESSION_COOKIE_CHUNK_SIZE: i64 = 256;
 /// 10 seconds to one year, as 2.4.12.3.
 pub fn session_inactivity_timeout(cfg: &mut ServerConfig, args: &Args) -> R {
     const N: &str = "OIDCSessionInactivityTimeout";
-    let v = integer_in(arg(N, args, 0)?, 10, ONE_YEAR).map_err(|e| named(N, e))?;
-    cfg.session_inactivity_timeout = Some(u32::try_from(v).map_err(|e| named(N, e))?);
+    cfg.session_inactivity_timeout = Some(u32_in(N, args, 10, ONE_YEAR)?);
     Ok(())
 }
 
@@ -1486,8 +1486,7 @@ pub fn preserve_post(cfg: &mut DirConfig, args: &Args) -> R {
 
 /// `<seconds> [logout_on_error|authenticate_on_error]`, seconds 0 to one year.
 fn refresh_policy(name: &str, args: &Args) -> Result<RefreshPolicy, String> {
-    let v = integer_in(arg(name, args, 0)?, 0, ONE_YEAR).map_err(|e| named(name, e))?;
-    let seconds = u32::try_from(v).map_err(|e| named(name, e))?;
+    let seconds = u32_in(name, args, 0, ONE_YEAR)?;
     let on_error = match opt(args, 1) {
         None => RefreshOnError::Continue,
         Some(o) => one_of(o, RefreshOnError::VALUES).map_err(|e| named(name, e))?,
@@ -1518,16 +1517,14 @@ pub fn pass_refresh_token(cfg: &mut DirConfig, args: &Args) -> R {
 /// 1 to 1,000,000 entries (2.4.12.3 took any integer).
 pub fn cache_shm_max(cfg: &mut ServerConfig, args: &Args) -> R {
     const N: &str = "OIDCCacheShmMax";
-    let v = integer_in(arg(N, args, 0)?, 1, 1_000_000).map_err(|e| named(N, e))?;
-    cfg.cache_shm_max = Some(u32::try_from(v).map_err(|e| named(N, e))?);
+    cfg.cache_shm_max = Some(u32_in(N, args, 1, 1_000_000)?);
     Ok(())
 }
 
 /// 8721 (8 KB plus overhead) to 524288 bytes, as 2.4.12.3.
 pub fn cache_shm_entry_size_max(cfg: &mut ServerConfig, args: &Args) -> R {
     const N: &str = "OIDCCacheShmEntrySizeMax";
-    let v = integer_in(arg(N, args, 0)?, 8192 + 512 + 17, 1024 * 512).map_err(|e| named(N, e))?;
-    cfg.cache_shm_entry_size_max = Some(u32::try_from(v).map_err(|e| named(N, e))?);
+    cfg.cache_shm_entry_size_max = Some(u32_in(N, args, 8192 + 512 + 17, 1024 * 512)?);
     Ok(())
 }
 
@@ -1575,8 +1572,7 @@ pub fn memcache_servers(cfg: &mut ServerConfig, args: &Args) -> R {
 }
 
 fn memcache_count(n: &str, args: &Args) -> Result<u32, String> {
-    let v = integer_in(arg(n, args, 0)?, 0, 65535).map_err(|e| named(n, e))?;
-    u32::try_from(v).map_err(|e| named(n, e))
+    u32_in(n, args, 0, 65535)
 }
 
 pub fn memcache_min(cfg: &mut ServerConfig, args: &Args) -> R {
@@ -1597,8 +1593,7 @@ pub fn memcache_hmax(cfg: &mut ServerConfig, args: &Args) -> R {
 /// 0 (the C module's "unset": 60 s) to one day.
 pub fn memcache_ttl(cfg: &mut ServerConfig, args: &Args) -> R {
     const N: &str = "OIDCMemCacheConnectionsTTL";
-    let v = integer_in(arg(N, args, 0)?, 0, 86400).map_err(|e| named(N, e))?;
-    cfg.memcache_ttl = Some(u32::try_from(v).map_err(|e| named(N, e))?);
+    cfg.memcache_ttl = Some(u32_in(N, args, 0, 86400)?);
     Ok(())
 }
 
@@ -1664,31 +1659,27 @@ pub fn redis_password(cfg: &mut ServerConfig, args: &Args) -> R {
 /// A database number, 0 or more (the server refuses one it does not have at connect time).
 pub fn redis_database(cfg: &mut ServerConfig, args: &Args) -> R {
     const N: &str = "OIDCRedisCacheDatabase";
-    let v = integer_in(arg(N, args, 0)?, 0, i64::from(i32::MAX)).map_err(|e| named(N, e))?;
-    cfg.redis_database = Some(u32::try_from(v).map_err(|e| named(N, e))?);
+    cfg.redis_database = Some(u32_in(N, args, 0, i64::from(i32::MAX))?);
     Ok(())
 }
 
 /// 1 s to 1 hour (2.4.12.3 took any integer; 0 would mean "wait forever").
 pub fn redis_connect_timeout(cfg: &mut ServerConfig, args: &Args) -> R {
     const N: &str = "OIDCRedisCacheConnectTimeout";
-    let v = integer_in(arg(N, args, 0)?, 1, 3600).map_err(|e| named(N, e))?;
-    cfg.redis_connect_timeout = Some(u32::try_from(v).map_err(|e| named(N, e))?);
+    cfg.redis_connect_timeout = Some(u32_in(N, args, 1, 3600)?);
     Ok(())
 }
 
 /// 1 s to 1 hour (2.4.12.3 took any integer; 0 would mean "wait forever").
 pub fn redis_timeout(cfg: &mut ServerConfig, args: &Args) -> R {
     const N: &str = "OIDCRedisCacheTimeout";
-    let v = integer_in(arg(N, args, 0)?, 1, 3600).map_err(|e| named(N, e))?;
-    cfg.redis_timeout = Some(u32::try_from(v).map_err(|e| named(N, e))?);
+    cfg.redis_timeout = Some(u32_in(N, args, 1, 3600)?);
     Ok(())
 }
 
 pub fn cache_file_clean_interval(cfg: &mut ServerConfig, args: &Args) -> R {
     const N: &str = "OIDCCacheFileCleanInterval";
-    let v = integer_in(arg(N, args, 0)?, 0, ONE_YEAR).map_err(|e| named(N, e))?;
-    cfg.cache_file_clean_interval = Some(u32::try_from(v).map_err(|e| named(N, e))?);
+    cfg.cache_file_clean_interval = Some(u32_in(N, args, 0, ONE_YEAR)?);
     Ok(())
 }
 
