@@ -8,21 +8,12 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import {
-  assertSessionHeaders, isClearing, lenientRequest, loginHttp, parseSetCookie, setCookies, startBrowserSite,
+  assertSessionHeaders, echoOf, get, HTML, isClearing, lenientRequest, loginHttp, parseSetCookie, SESSION, setCookies, startBrowserSite, XHR,
 } from './lib/browser.js';
 import { startWorld } from './lib/fixture.js';
 import { REFERENCE } from './lib/util.js';
 
-const HTML = ['Accept', 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8'];
-const XHR = ['X-Requested-With', 'XMLHttpRequest'];
-const SESSION = 'mod_auth_openidc_session';
 
-const get = (a, p, opts = {}) => lenientRequest(a.url(p), { ...opts, headers: opts.headers || [] });
-const echoOf = (res, what = '') => {
-  assert.equal(res.status, 200, `${what}: status ${res.status} body ${res.body.slice(0, 300)}`);
-  assert.ok(res.json && Array.isArray(res.json.headers), `${what}: the echo backend did not answer: ${res.body.slice(0, 300)}`);
-  return res.json;
-};
 
 /** The session cookies (name=value pairs) a login left in its jar for site `a`. */
 function sessionCookies(l, a) {

@@ -5,11 +5,10 @@
 // memcached back → logins (and, after a pause, the old session) work again.
 // Ours only: the C module of the reference setup is not built with memcache here.
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import {
-  assertSessionHeaders, isClearing, lenientRequest, loginHttp, parseSetCookie, setCookies, startBrowserSite,
+  assertSessionHeaders, echoOf, get, HTML, isClearing, lenientRequest, loginHttp, parseSetCookie, SESSION, sessionCacheKey, setCookies, startBrowserSite, withCookie, XHR,
 } from './lib/browser.js';
 import { startWorld } from './lib/fixture.js';
 import { MEMCACHED, startMemcached } from './lib/memcached.js';
@@ -18,23 +17,7 @@ import { oursOnly } from './lib/util.js';
 
 const skip = oursOnly || (fs.existsSync(MEMCACHED) ? false : `${MEMCACHED} missing`);
 
-const HTML = ['Accept', 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8'];
-const XHR = ['X-Requested-With', 'XMLHttpRequest'];
-const SESSION = 'mod_auth_openidc_session';
 
-const get = (a, p, opts = {}) => lenientRequest(a.url(p), { ...opts, headers: opts.headers || [] });
-const withCookie = (cookie, ...more) => [['Cookie', cookie], ...more];
-const echoOf = (res, what = '') => {
-  assert.equal(res.status, 200, `${what}: status ${res.status} body ${res.body.slice(0, 300)}`);
-  assert.ok(res.json && Array.isArray(res.json.headers), `${what}: the echo backend did not answer: ${res.body.slice(0, 300)}`);
-  return res.json;
-};
-// the session's cache key is base64url(SHA-256(cookie value)), stored as
-// mod_auth_openidc_rs:s:<that> (memcached has no key listing, so we compute it)
-const sessionKey = (cookie) => {
-  const value = cookie.slice(cookie.indexOf('=') + 1);
-  return `mod_auth_openidc_rs:s:${crypto.createHash('sha256').update(value).digest('base64url')}`;
-};
 
 describe('OIDCCacheType memcache: sessions shared by two Apache servers', { skip }, () => {
   let world;
@@ -65,7 +48,7 @@ describe('OIDCCacheType memcache: sessions shared by two Apache servers', { skip
     assert.deepEqual(hb, ha, 'the same identity at both servers');
 
     // the session is in memcached under our prefix and sealed: no claim in plaintext
-    const value = await mc.get(sessionKey(l.sessionCookie));
+    const value = await mc.get(sessionCacheKey(l.sessionCookie));
     assert.ok(value && value.length > 100, `a stored value (${value?.length} bytes)`);
     const text = value.toString('latin1');
     for (const needle of [USER_CLAIMS.email, USER_CLAIMS.name, ha.OIDC_access_token].filter(Boolean)) {
@@ -85,7 +68,7 @@ describe('OIDCCacheType memcache: sessions shared by two Apache servers', { skip
     assert.equal(out.status, 302, out.body.slice(0, 200));
     const cleared = setCookies(out).map(parseSetCookie).filter((c) => c.name === SESSION);
     assert.ok(cleared.length === 1 && isClearing(cleared[0]), `the session cookie is cleared: ${setCookies(out)}`);
-    assert.equal(await mc.get(sessionKey(l.sessionCookie)), null, 'the session is gone from memcached');
+    assert.equal(await mc.get(sessionCacheKey(l.sessionCookie)), null, 'the session is gone from memcached');
     const atA = await get(a, '/mesos/x', { headers: withCookie(l.sessionCookie, XHR) });
     assert.equal(atA.status, 401, 'the old cookie no longer opens a session at A');
     const atA2 = await get(a, '/mesos/x', { headers: withCookie(l.sessionCookie, HTML) });

@@ -6,11 +6,10 @@
 // logins work again.
 // Ours only: the C module of the reference setup is not built with Redis here.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import {
-  assertSessionHeaders, isClearing, lenientRequest, loginHttp, parseSetCookie, setCookies, startBrowserSite,
+  assertSessionHeaders, echoOf, get, HTML, isClearing, lenientRequest, loginHttp, parseSetCookie, SESSION, sessionCacheKey, setCookies, startBrowserSite, withCookie, XHR,
 } from './lib/browser.js';
 import { startWorld } from './lib/fixture.js';
 import { USER_CLAIMS } from './lib/provider.js';
@@ -19,18 +18,8 @@ import { oursOnly } from './lib/util.js';
 
 const skip = oursOnly || (fs.existsSync(REDIS_SERVER) ? false : `${REDIS_SERVER} missing`);
 
-const HTML = ['Accept', 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8'];
-const XHR = ['X-Requested-With', 'XMLHttpRequest'];
-const SESSION = 'mod_auth_openidc_session';
 const KEY_PREFIX = 'mod_auth_openidc_rs:s:';
 
-const get = (a, p, opts = {}) => lenientRequest(a.url(p), { ...opts, headers: opts.headers || [] });
-const withCookie = (cookie, ...more) => [['Cookie', cookie], ...more];
-const echoOf = (res, what = '') => {
-  assert.equal(res.status, 200, `${what}: status ${res.status} body ${res.body.slice(0, 300)}`);
-  assert.ok(res.json && Array.isArray(res.json.headers), `${what}: the echo backend did not answer: ${res.body.slice(0, 300)}`);
-  return res.json;
-};
 const sessionKeys = (redis) => redis.cli('--scan', '--pattern', `${KEY_PREFIX}*`).split('\n').filter(Boolean);
 
 describe('OIDCCacheType redis: sessions shared by two Apache servers', { skip }, () => {
@@ -96,8 +85,7 @@ describe('OIDCCacheType redis: sessions shared by two Apache servers', { skip },
   it('a corrupt or foreign value under a session key is no session (cleared, a new login), not a crash', async () => {
     const victim = await loginHttp(a.url('/mesos/victim'));
     const other = await loginHttp(a.url('/mesos/other'));
-    const keyOf = (cookie) => `${KEY_PREFIX}${createHash('sha256').update(cookie.split('=')[1]).digest('base64url')}`;
-    const key = keyOf(victim.sessionCookie);
+    const key = sessionCacheKey(victim.sessionCookie);
     assert.ok(sessionKeys(redis).includes(key), `the session key is ${key}`);
     echoOf(await get(b, '/mesos/x', { headers: withCookie(victim.sessionCookie) }), 'before');
 
@@ -105,7 +93,7 @@ describe('OIDCCacheType redis: sessions shared by two Apache servers', { skip },
     // plain garbage, and garbage behind a valid expiry frame (8 bytes, big-endian Unix time)
     const ttl = redis.cli('TTL', key).trim();
     const cases = [
-      ['foreign record', () => redis.cli('COPY', keyOf(other.sessionCookie), key, 'REPLACE')],
+      ['foreign record', () => redis.cli('COPY', sessionCacheKey(other.sessionCookie), key, 'REPLACE')],
       ['garbage', () => redis.cli('SET', key, 'garbage', 'EX', ttl)],
       ['framed garbage', () => redis.cli('EVAL', "return redis.call('SET', KEYS[1], struct.pack('>i8', tonumber(ARGV[1])) .. 'not a sealed session', 'EX', ARGV[2])", '1', key, String(Math.floor(Date.now() / 1000) + 600), ttl)],
     ];

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { render, readTemplate, startApache } from './lib/apache.js';
-import { lenientRequest, loginHttp, parseSetCookie, setCookies } from './lib/browser.js';
+import { echoOf, lenientRequest, loginHttp, parseSetCookie, setCookies, withCookie } from './lib/browser.js';
 import { startEcho } from './lib/echo.js';
 import { PASSPHRASE, echoHeader } from './lib/fixture.js';
 import { startHostileOp } from './lib/hostile-op.js';
@@ -28,17 +28,33 @@ const WINDOW = 5;
 const PARALLEL = 20;
 const USERINFO_INTERVAL = 3;
 
-const withCookie = (cookie) => [['Cookie', cookie]];
 const accessTokenOf = (echo) => {
   const v = echoHeader(echo, 'OIDC_access_token');
   assert.equal(v.length, 1, `one OIDC_access_token header: ${v}`);
   return v[0];
 };
-const echoOf = (res, what = '') => {
-  assert.equal(res.status, 200, `${what}: status ${res.status} body ${res.body.slice(0, 300)}`);
-  assert.ok(res.json && Array.isArray(res.json.headers), `${what}: the echo backend did not answer: ${res.body.slice(0, 300)}`);
-  return res.json;
-};
+
+/** One Apache per name for `tenant` of the hostile OP, in front of `echo`, with `extra` directives. */
+async function startServers(names, tenant, echo, extra) {
+  const started = [];
+  for (const name of names) {
+    const port = await freePort();
+    const site = render(readTemplate('hostile-op'), {
+      PORT: port,
+      HOST: '127.0.0.1',
+      METADATA_URL: tenant.discoveryUrl,
+      CLIENT_ID: tenant.clientId,
+      CLIENT_SECRET: tenant.clientSecret,
+      PASSPHRASE,
+      CA_BUNDLE: getPki().caCert,
+      ECHO: echo.url,
+      TIMEOUT_LONG: 10,
+      EXTRA: extra.map((l) => `    ${l}`).join('\n'),
+    });
+    started.push(await startApache({ name, port, site: { text: site }, logLevel: 'info' }));
+  }
+  return started;
+}
 
 describe('OIDCRefreshAccessTokenBeforeExpiry: one refresh per session across two servers on one Redis', { skip }, () => {
   let op;
@@ -60,22 +76,7 @@ describe('OIDCRefreshAccessTokenBeforeExpiry: one refresh per session across two
       `OIDCRefreshAccessTokenBeforeExpiry ${WINDOW} logout_on_error`,
       `OIDCUserInfoRefreshInterval ${USERINFO_INTERVAL}`,
     ];
-    for (const name of ['refresh-a', 'refresh-b']) {
-      const port = await freePort();
-      const site = render(readTemplate('hostile-op'), {
-        PORT: port,
-        HOST: '127.0.0.1',
-        METADATA_URL: tenant.discoveryUrl,
-        CLIENT_ID: tenant.clientId,
-        CLIENT_SECRET: tenant.clientSecret,
-        PASSPHRASE,
-        CA_BUNDLE: getPki().caCert,
-        ECHO: echo.url,
-        TIMEOUT_LONG: 10,
-        EXTRA: extra.map((l) => `    ${l}`).join('\n'),
-      });
-      apaches.push(await startApache({ name, port, site: { text: site }, logLevel: 'info' }));
-    }
+    apaches.push(...await startServers(['refresh-a', 'refresh-b'], tenant, echo, extra));
   });
   after(async () => {
     await Promise.all(apaches.map((a) => a.stop()));
@@ -166,22 +167,7 @@ describe('OIDCRefreshAccessTokenBeforeExpiry with client-cookie sessions: the ne
       'OIDCSessionCookieChunkSize 0',
       `OIDCRefreshAccessTokenBeforeExpiry ${WINDOW}`,
     ];
-    for (const name of ['refresh-cookie-a', 'refresh-cookie-b']) {
-      const port = await freePort();
-      const site = render(readTemplate('hostile-op'), {
-        PORT: port,
-        HOST: '127.0.0.1',
-        METADATA_URL: tenant.discoveryUrl,
-        CLIENT_ID: tenant.clientId,
-        CLIENT_SECRET: tenant.clientSecret,
-        PASSPHRASE,
-        CA_BUNDLE: getPki().caCert,
-        ECHO: echo.url,
-        TIMEOUT_LONG: 10,
-        EXTRA: extra.map((l) => `    ${l}`).join('\n'),
-      });
-      apaches.push(await startApache({ name, port, site: { text: site }, logLevel: 'info' }));
-    }
+    apaches.push(...await startServers(['refresh-cookie-a', 'refresh-cookie-b'], tenant, echo, extra));
   });
   after(async () => {
     await Promise.all(apaches.map((a) => a.stop()));

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startApache } from './lib/apache.js';
 import {
-  assertSessionHeaders, browserVars, isClearing, lenientRequest, loginHttp, parseSetCookie, setCookies, startBrowserSite,
+  assertSessionHeaders, browserVars, echoOf, get, HTML, isClearing, lenientRequest, loginHttp, parseSetCookie, SESSION, setCookies, startBrowserSite, withCookie, XHR,
 } from './lib/browser.js';
 import { startWorld } from './lib/fixture.js';
 import { startProvider, TEST_USER, USER_CLAIMS } from './lib/provider.js';
@@ -23,21 +23,11 @@ let world;
 before(async () => { world = await startWorld(); });
 after(async () => { await world?.close(); });
 
-const HTML = ['Accept', 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8'];
-const XHR = ['X-Requested-With', 'XMLHttpRequest'];
 const EPOCH = 'Thu, 01 Jan 1970 00:00:00 GMT';
-const SESSION = 'mod_auth_openidc_session';
 
 // Every request to Apache goes through lenientRequest (see lib/browser.js: the reference's error
 // pages are followed by extra bytes a strict parser refuses).
-const get = (a, p, opts = {}) => lenientRequest(a.url(p), { ...opts, headers: opts.headers || [] });
 const cookieOf = (res, name) => setCookies(res).map(parseSetCookie).filter((c) => c.name === name);
-const echoOf = (res, what = '') => {
-  assert.equal(res.status, 200, `${what}: status ${res.status} body ${res.body.slice(0, 300)}`);
-  assert.ok(res.json && Array.isArray(res.json.headers), `${what}: the echo backend did not answer: ${res.body.slice(0, 300)}`);
-  return res.json;
-};
-const withCookie = (cookie, ...more) => [['Cookie', cookie], ...more];
 const not5xx = (res, what) => assert.ok(res.status < 500, `${what}: ${res.status} (never 5xx)`);
 
 /** The 302 to the provider for a request without a session (COMPAT "Unauthenticated browser request"). */

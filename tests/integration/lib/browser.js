@@ -5,6 +5,7 @@
 //    cookie jar per origin, for tests and the benchmark that need a session quickly.
 // The provider side is lib/provider.js (login form, then consent form, test user TEST_USER).
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -333,3 +334,27 @@ export function lenientRequest(url, { method = 'GET', headers = [], body, timeou
     });
   });
 }
+
+// ---- shared by the session tests (session, cookie, redis, memcache, refresh) ----
+
+/** Accept header of a browser navigation, and the header that marks a script's request. */
+export const HTML = ['Accept', 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8'];
+export const XHR = ['X-Requested-With', 'XMLHttpRequest'];
+/** The session cookie's name (OIDCCookie's default). */
+export const SESSION = 'mod_auth_openidc_session';
+
+/** GET `p` on Apache `a` without following redirects. */
+export const get = (a, p, opts = {}) => lenientRequest(a.url(p), { ...opts, headers: opts.headers || [] });
+/** Request headers with `cookie` (and more headers). */
+export const withCookie = (cookie, ...more) => [['Cookie', cookie], ...more];
+/** The echo backend's JSON from a 200 answer (asserts both). */
+export const echoOf = (res, what = '') => {
+  assert.equal(res.status, 200, `${what}: status ${res.status} body ${res.body.slice(0, 300)}`);
+  assert.ok(res.json && Array.isArray(res.json.headers), `${what}: the echo backend did not answer: ${res.body.slice(0, 300)}`);
+  return res.json;
+};
+/** The cache key of a session cookie ("name=value") in the Redis/memcached key space. */
+export const sessionCacheKey = (cookie) => {
+  const value = cookie.slice(cookie.indexOf('=') + 1);
+  return `mod_auth_openidc_rs:s:${createHash('sha256').update(value).digest('base64url')}`;
+};
