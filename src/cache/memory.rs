@@ -108,6 +108,45 @@ impl MemoryCache {
     }
 }
 
+impl MemoryCache {
+    /// `set` (`only_if_absent` false) and `add` (true: keep a live value, `Ok(false)`), under one
+    /// hold of the lock.
+    fn store(
+        &self,
+        section: CacheSection,
+        key: &str,
+        value: &[u8],
+        expires_at: i64,
+        now: i64,
+        only_if_absent: bool,
+    ) -> Result<bool, CacheError> {
+        if value.len() > self.max_value {
+            return Err(CacheError::TooLarge {
+                size: value.len(),
+                max: self.max_value,
+            });
+        }
+        let mut inner = self.lock();
+        let k = (section, key.to_string());
+        if only_if_absent && inner.map.get(&k).is_some_and(|e| e.expires_at > now) {
+            return Ok(false);
+        }
+        inner.remove(&k);
+        inner.make_room(self.max_entries, now);
+        let used = inner.next_tick();
+        inner.by_use.insert(used, k.clone());
+        inner.map.insert(
+            k,
+            Entry {
+                value: value.to_vec(),
+                expires_at,
+                used,
+            },
+        );
+        Ok(true)
+    }
+}
+
 impl Cache for MemoryCache {
     fn get(
         &self,
@@ -137,27 +176,8 @@ impl Cache for MemoryCache {
         expires_at: i64,
         now: i64,
     ) -> Result<(), CacheError> {
-        if value.len() > self.max_value {
-            return Err(CacheError::TooLarge {
-                size: value.len(),
-                max: self.max_value,
-            });
-        }
-        let mut inner = self.lock();
-        let k = (section, key.to_string());
-        inner.remove(&k);
-        inner.make_room(self.max_entries, now);
-        let used = inner.next_tick();
-        inner.by_use.insert(used, k.clone());
-        inner.map.insert(
-            k,
-            Entry {
-                value: value.to_vec(),
-                expires_at,
-                used,
-            },
-        );
-        Ok(())
+        self.store(section, key, value, expires_at, now, false)
+            .map(|_| ())
     }
 
     fn remove(&self, section: CacheSection, key: &str) -> Result<(), CacheError> {
@@ -195,29 +215,6 @@ impl Cache for MemoryCache {
         expires_at: i64,
         now: i64,
     ) -> Result<bool, CacheError> {
-        if value.len() > self.max_value {
-            return Err(CacheError::TooLarge {
-                size: value.len(),
-                max: self.max_value,
-            });
-        }
-        let mut inner = self.lock();
-        let k = (section, key.to_string());
-        if inner.map.get(&k).is_some_and(|e| e.expires_at > now) {
-            return Ok(false);
-        }
-        inner.remove(&k);
-        inner.make_room(self.max_entries, now);
-        let used = inner.next_tick();
-        inner.by_use.insert(used, k.clone());
-        inner.map.insert(
-            k,
-            Entry {
-                value: value.to_vec(),
-                expires_at,
-                used,
-            },
-        );
-        Ok(true)
+        self.store(section, key, value, expires_at, now, true)
     }
 }
