@@ -522,6 +522,34 @@ impl MemcacheCache {
     }
 }
 
+impl MemcacheCache {
+    /// A storage command (`set`, `add`) for a live entry, its reply read by `answer`.
+    #[allow(clippy::too_many_arguments)]
+    fn store<T>(
+        &self,
+        verb: &str,
+        section: CacheSection,
+        key: &str,
+        value: &[u8],
+        expires_at: i64,
+        now: i64,
+        answer: impl Fn(Reply) -> Result<T, OpError>,
+    ) -> Result<T, CacheError> {
+        let mkey = memcache_key(section, key);
+        let cmd = storage_command(
+            verb,
+            &mkey,
+            exptime(expires_at, now),
+            &frame(value, expires_at),
+            None,
+        );
+        self.with_conn(&mkey, |c| {
+            c.send(&cmd)?;
+            answer(read_stored(&mut c.stream)?)
+        })
+    }
+}
+
 fn check_size(value: &[u8]) -> Result<(), CacheError> {
     if value.len() > VALUE_MAX {
         return Err(CacheError::TooLarge {
@@ -547,22 +575,19 @@ impl Cache for MemcacheCache {
         if expires_at <= now {
             return Ok(false);
         }
-        let mkey = memcache_key(section, key);
-        let cmd = storage_command(
+        self.store(
             "add",
-            &mkey,
-            exptime(expires_at, now),
-            &frame(value, expires_at),
-            None,
-        );
-        self.with_conn(&mkey, |c| {
-            c.send(&cmd)?;
-            match read_stored(&mut c.stream)? {
+            section,
+            key,
+            value,
+            expires_at,
+            now,
+            |reply| match reply {
                 Reply::Stored => Ok(true),
                 Reply::NotStored => Ok(false),
                 other => Err(OpError::Failed(format!("add answered {other:?}"))),
-            }
-        })
+            },
+        )
     }
 
     fn get(
@@ -594,21 +619,18 @@ impl Cache for MemcacheCache {
         if expires_at <= now {
             return self.remove(section, key);
         }
-        let mkey = memcache_key(section, key);
-        let cmd = storage_command(
+        self.store(
             "set",
-            &mkey,
-            exptime(expires_at, now),
-            &frame(value, expires_at),
-            None,
-        );
-        self.with_conn(&mkey, |c| {
-            c.send(&cmd)?;
-            match read_stored(&mut c.stream)? {
+            section,
+            key,
+            value,
+            expires_at,
+            now,
+            |reply| match reply {
                 Reply::Stored => Ok(()),
                 other => Err(OpError::Failed(format!("set answered {other:?}"))),
-            }
-        })
+            },
+        )
     }
 
     fn remove(&self, section: CacheSection, key: &str) -> Result<(), CacheError> {
